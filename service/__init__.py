@@ -1,0 +1,55 @@
+"""Consentry: versioned legal documents and a signed, tamper-evident consent ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import instance_path, load_config
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers and CLI."""
+    folder = (config or {}).get("INSTANCE_PATH") or instance_path()
+    app = Flask(__name__, instance_path=folder, instance_relative_config=True)
+    load_config(app, config)
+
+    from . import database, errors
+    from .extensions import api, db, limiter, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    errors.init_app(app)  # after api.init_app: our envelope replaces flask-smorest's
+
+    _register_models()
+    from .pages.views import bp as pages_bp
+    from .sites.views import blp as sites_blp
+
+    api.register_blueprint(sites_blp)
+    app.register_blueprint(pages_bp)
+
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    app.register_blueprint(
+        get_swaggerui_blueprint("/api/docs", "/api/openapi.json", config={"app_name": "Consentry"}),
+        url_prefix="/api/docs",
+    )
+
+    from .cli import init_app as init_cli
+
+    init_cli(app)
+    return app
+
+
+def _register_models() -> None:
+    """Import every model so that metadata (and Alembic) sees all tables."""
+    from .auth import models as _auth  # noqa: F401
+    from .sites import models as _sites  # noqa: F401

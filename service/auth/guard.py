@@ -1,0 +1,54 @@
+"""The check that every admin route goes through: bearer key, scope, and the key's site."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import g, request
+
+from ..errors import ErrorSchema, Forbidden
+from .models import ApiKey
+from .service import authenticate
+
+BEARER = [{"bearerAuth": []}]
+
+
+def current_key() -> ApiKey:
+    return g.api_key
+
+
+def key_site_scope() -> str | None:
+    """The site the current key is bound to, or None for an all-sites key."""
+    return g.api_key.site_id
+
+
+def require_scope(blp, *scopes: str) -> Callable:
+    """Decorate an admin view: any of ``scopes`` is needed; a key bound to another site than the
+    ``site`` in the URL gets the same 404 as a site that does not exist."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            key = authenticate(token.strip() if scheme.lower() == "bearer" else None)
+            if not set(scopes) & set(key.scopes):
+                raise Forbidden(
+                    f"This API key lacks the scope {' or '.join(scopes)}.",
+                    {"required": list(scopes)},
+                )
+            site = kwargs.get("site")
+            if site is not None and key.site_id is not None and key.site_id != site:
+                from ..sites.service import site_not_found
+
+                raise site_not_found(site)
+            g.api_key = key
+            return view(*args, **kwargs)
+
+        guarded = blp.doc(security=BEARER)(guarded)
+        for status in (401, 403, 404):
+            guarded = blp.alt_response(status, schema=ErrorSchema)(guarded)
+        return guarded
+
+    return decorate

@@ -1,0 +1,105 @@
+"""Configuration: defaults, then ``CONSENTRY_*`` environment variables, then an explicit mapping.
+
+Every setting can be given as ``CONSENTRY_<NAME>``; values are parsed as JSON when they look like JSON
+(Flask's ``from_prefixed_env``), so ``CONSENTRY_MAX_CONTENT_LENGTH=131072`` is an int.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # "development" generates missing secrets in the instance folder; "production" refuses to.
+    "ENV": "development",
+    "DATABASE_URL": None,  # None: SQLite file consentry.db in the instance folder
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SECRET_KEY": None,
+    "SECRET_KEY_FILE": None,
+    # Former secret keys, newest first, still accepted when verifying tokens (rotation).
+    "OLD_SECRET_KEYS": [],
+    "PEPPER": None,
+    "PEPPER_FILE": None,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "CONSENT_RATE_LIMIT": "600 per minute",
+    "PUBLIC_URL": None,  # e.g. https://consent.example.com; None: taken from each request
+    "JSON_SORT_KEYS": False,
+    # flask-smorest / OpenAPI
+    "API_TITLE": "Consentry",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, the environment and ``overrides``, then derive the rest."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("CONSENTRY")
+    if overrides:
+        app.config.from_mapping(overrides)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config["SECRET_KEY"] = load_secret(app, "SECRET_KEY", "secret_key")
+    app.config["PEPPER"] = load_secret(app, "PEPPER", "pepper")
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+
+
+def instance_path() -> str:
+    """The instance folder: ``CONSENTRY_INSTANCE_PATH`` or ``./instance`` in the working directory."""
+    return os.path.abspath(os.environ.get("CONSENTRY_INSTANCE_PATH") or "instance")
+
+
+def database_uri(app: Flask) -> str:
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + os.path.join(app.instance_path, "consentry.db")
+    # Accept the usual "postgresql://" and "postgres://" forms and use psycopg 3 for them.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_secret(app: Flask, name: str, filename: str) -> str:
+    """A secret from the config/environment, from a file named there, or (development only) from
+    the instance folder, generated with 0600 permissions on first run."""
+    value = app.config.get(name)
+    if value:
+        return str(value)
+    named_file = app.config.get(f"{name}_FILE")
+    if named_file:
+        return Path(named_file).read_text().strip()
+    if app.config["ENV"] == "production":
+        raise RuntimeError(
+            f"CONSENTRY_{name} or CONSENTRY_{name}_FILE must be set when CONSENTRY_ENV=production"
+        )
+    return read_or_create_secret_file(Path(app.instance_path) / filename)
+
+
+def read_or_create_secret_file(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    # Write a private temp file, then link it into place: the link fails if another worker won the
+    # race, and nobody ever reads a half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return value

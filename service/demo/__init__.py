@@ -1,0 +1,90 @@
+"""The demo: a news site with categories, declared cookies and an admin key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+
+from ..auth import service as auth_service
+from ..auth.service import SCOPES
+from ..extensions import db
+from ..sites import service as sites_service
+from ..sites.models import Site
+
+DEMO_SITE = "news-example"
+
+DEMO_CATEGORIES = [
+    {
+        "id": "necessary",
+        "title": "Strictly necessary",
+        "description": "Keeps you signed in, protects forms and remembers this choice.",
+        "required": True,
+        "sale_or_sharing": False,
+        "cookies": [
+            {
+                "name": "session",
+                "provider": "The Daily Example",
+                "duration": "Session",
+                "purpose": "Keeps you signed in.",
+            },
+            {
+                "name": "consentry",
+                "provider": "The Daily Example",
+                "duration": "6 months",
+                "purpose": "Remembers your cookie choices.",
+            },
+        ],
+    },
+    {
+        "id": "analytics",
+        "title": "Audience measurement",
+        "description": "Counts visits and reading time so we know which stories matter to you.",
+        "required": False,
+        "sale_or_sharing": False,
+        "cookies": [
+            {
+                "name": "_dx_stats",
+                "provider": "Example Stats",
+                "duration": "13 months",
+                "purpose": "Tells visits apart to count unique readers.",
+            },
+        ],
+    },
+    {
+        "id": "marketing",
+        "title": "Personalised advertising",
+        "description": "Lets our advertising partners show ads based on your interests.",
+        "required": False,
+        "sale_or_sharing": True,
+        "cookies": [
+            {
+                "name": "_adx_id",
+                "provider": "Example Ads",
+                "duration": "1 year",
+                "purpose": "Builds an interest profile across sites.",
+            },
+        ],
+    },
+]
+
+
+def seed_demo(base_url: str) -> Path:
+    """Create the demo site and an all-scope admin key once; return the key file's path."""
+    origins = sorted({base_url, base_url.replace("127.0.0.1", "localhost")})
+    if db.session.get(Site, DEMO_SITE) is None:
+        sites_service.create_site(
+            {
+                "id": DEMO_SITE,
+                "name": "The Daily Example",
+                "allowed_origins": origins,
+                "categories": DEMO_CATEGORIES,
+                "consent_mode": {"enabled": True, **sites_service.DEFAULT_CONSENT_MODE},
+            }
+        )
+    key_file = Path(current_app.instance_path) / "demo-admin-key"
+    if not key_file.exists():
+        _key, plaintext = auth_service.create_api_key(SCOPES, None, "demo admin")
+        key_file.touch(mode=0o600)
+        key_file.write_text(plaintext + "\n")
+    return key_file

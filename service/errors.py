@@ -1,0 +1,200 @@
+"""One JSON error envelope for every error: ``{"error": {"code", "message", "details"}}``.
+
+Service functions raise :class:`DomainError` subclasses; HTTP errors (from Werkzeug, webargs and
+flask-smorest) and marshmallow ``ValidationError`` are turned into the same envelope here, so views
+never build error bodies themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+from markupsafe import escape
+from marshmallow import Schema, ValidationError, fields
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+# Paths answered in JSON; everything else (hosted policy pages, demo) gets a small HTML page.
+JSON_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/widget.js")
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken; carries its HTTP status and a stable error code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Unprocessable(DomainError):
+    status = 422
+    code = "validation_failed"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    if not request.path.startswith(JSON_PREFIXES) and request.accept_mimetypes.accept_html:
+        page = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(message)}</p>"
+        return Response(page, status=status, mimetype="text/html")
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "error")
+    details: dict[str, Any] = {}
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        # webargs nests messages by location ({"json": {...}}); the location is noise for clients.
+        details = {"fields": _flatten_locations(messages)}
+        if status == 400:
+            code = "malformed_json"
+    message = _message_for(error, status)
+    response = error_response(status, code, message, details)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    for name, value in (data.get("headers") or {}).items() if isinstance(data, dict) else ():
+        response.headers[name] = value
+    return response
+
+
+def _message_for(error: HTTPException, status: int) -> str:
+    if status == 422:
+        return "The request body or parameters are not valid."
+    if status == 400 and getattr(error, "data", None):
+        return "The request body is not valid JSON."
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return f"The request body is larger than {limit} bytes."
+    return error.description or error.name
+
+
+def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+def handle_validation_error(error: ValidationError) -> Response:
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return error_response(
+        422,
+        "validation_failed",
+        "The request body or parameters are not valid.",
+        {"fields": messages},
+    )
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def check_request_body() -> None:
+    """Before auth and parsing: refuse a body that is too large (413) or in a media type the
+    endpoint does not read (415)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
+        return
+    if not request.content_length and request.content_length is not None:
+        return
+    allowed = {"application/json"}
+    view = current_app.view_functions.get(request.endpoint or "")
+    allowed |= set(getattr(view, "extra_media_types", ()))
+    if request.mimetype and request.mimetype not in allowed:
+        raise UnsupportedMediaType(
+            f"Send the body as {' or '.join(sorted(allowed))}, not {request.mimetype}."
+        )
+
+
+def accepts_media_types(*media_types: str):
+    """Mark a view as also reading bodies of ``media_types`` (e.g. ``text/plain`` for sendBeacon)."""
+
+    def mark(view):
+        view.extra_media_types = media_types
+        return view
+
+    return mark
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.before_request(check_request_body)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorSchema(Schema):
+    """The error envelope, for the OpenAPI document."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)

@@ -1,0 +1,1 @@
+"""Sites: the websites whose visitors give consent, with their categories and settings."""

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # public slug
+    name: Mapped[str] = mapped_column(String(200))
+    allowed_origins: Mapped[list[Any]]
+    mode: Mapped[str] = mapped_column(String(16), default="opt-in")
+    # [{id, title, description, required, sale_or_sharing, cookies: [{name, provider, ...}]}]
+    categories: Mapped[list[Any]]
+    default_locale: Mapped[str] = mapped_column(String(35), default="en")
+    honour_gpc: Mapped[bool] = mapped_column(default=True)
+    consent_lifetime_days: Mapped[int] = mapped_column(default=180)
+    retention_days: Mapped[int] = mapped_column(default=365 * 3)
+    # {"enabled": bool, "mapping": {signal: [category ids]}}
+    consent_mode: Mapped[dict[str, Any]]
+    # Where the banner links for each document kind, when the site hosts its own pages.
+    policy_urls: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

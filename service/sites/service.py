@@ -1,0 +1,104 @@
+"""Site rules: creation with sensible defaults, updates that keep the settings consistent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import Conflict, NotFound, Unprocessable
+from ..extensions import db
+from .models import Site
+
+DEFAULT_CATEGORIES: list[dict[str, Any]] = [
+    {
+        "id": "necessary",
+        "title": "Strictly necessary",
+        "description": "Needed for the site to work: security, load balancing, your choices here.",
+        "required": True,
+        "sale_or_sharing": False,
+        "cookies": [],
+    },
+    {
+        "id": "analytics",
+        "title": "Analytics",
+        "description": "Counts visits and traffic sources so we can measure and improve the site.",
+        "required": False,
+        "sale_or_sharing": False,
+        "cookies": [],
+    },
+    {
+        "id": "marketing",
+        "title": "Marketing",
+        "description": "Lets advertising partners build a profile of your interests.",
+        "required": False,
+        "sale_or_sharing": True,
+        "cookies": [],
+    },
+]
+
+DEFAULT_CONSENT_MODE: dict[str, Any] = {
+    "enabled": False,
+    "mapping": {
+        "analytics_storage": ["analytics"],
+        "ad_storage": ["marketing"],
+        "ad_user_data": ["marketing"],
+        "ad_personalization": ["marketing"],
+        "functionality_storage": ["necessary"],
+        "personalization_storage": [],
+        "security_storage": ["necessary"],
+    },
+}
+
+
+def site_not_found(site_id: str) -> NotFound:
+    """The one 404 for a site, whether it is missing or belongs to another tenant."""
+    return NotFound(f"Site '{site_id}' not found.")
+
+
+def get_site(site_id: str) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None:
+        raise site_not_found(site_id)
+    return site
+
+
+def list_sites(only_site: str | None = None) -> list[Site]:
+    query = db.select(Site).order_by(Site.id)
+    if only_site is not None:
+        query = query.where(Site.id == only_site)
+    return list(db.session.execute(query).scalars())
+
+
+def create_site(data: dict[str, Any]) -> Site:
+    data = dict(data)
+    data.setdefault("categories", DEFAULT_CATEGORIES)
+    data.setdefault("consent_mode", DEFAULT_CONSENT_MODE)
+    data.setdefault("policy_urls", {})
+    check_consistency(data)
+    if db.session.get(Site, data["id"]) is not None:
+        raise Conflict(f"Site '{data['id']}' already exists.")
+    site = Site(**data)
+    db.session.add(site)
+    db.session.commit()
+    return site
+
+
+def update_site(site_id: str, changes: dict[str, Any]) -> Site:
+    site = get_site(site_id)
+    merged = {name: getattr(site, name) for name in ("categories", "consent_mode")} | changes
+    check_consistency(merged)
+    for name, value in changes.items():
+        setattr(site, name, value)
+    db.session.commit()
+    return site
+
+
+def check_consistency(data: dict[str, Any]) -> None:
+    """Rules across fields: Consent Mode may only name the site's own categories."""
+    known = {category["id"] for category in data["categories"]}
+    mapping = (data.get("consent_mode") or {}).get("mapping", {})
+    unknown = sorted({cat for cats in mapping.values() for cat in cats} - known)
+    if unknown:
+        raise Unprocessable(
+            "Consent Mode maps to categories the site does not have.",
+            {"fields": {"consent_mode": {"mapping": [f"Unknown categories: {unknown}"]}}},
+        )

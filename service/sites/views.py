@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from ..auth.guard import key_site_scope, require_scope
+from ..errors import Forbidden
+from . import service
+from .schemas import SiteCreateSchema, SiteListSchema, SiteSchema, SiteSettingsSchema
+
+blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Manage sites")
+
+
+@blp.route("", methods=["POST"])
+@require_scope(blp, "sites:admin")
+@blp.arguments(SiteCreateSchema)
+@blp.response(201, SiteSchema)
+def create_site(data):
+    """Create a site."""
+    if key_site_scope() is not None:
+        raise Forbidden("A key bound to one site cannot create sites.")
+    return service.create_site(data)
+
+
+@blp.route("", methods=["GET"])
+@require_scope(blp, "sites:admin")
+@blp.response(200, SiteListSchema)
+def list_sites():
+    """List the sites this key can manage."""
+    return {"items": service.list_sites(key_site_scope())}
+
+
+@blp.route("/<site>", methods=["GET"])
+@require_scope(blp, "sites:admin")
+@blp.response(200, SiteSchema)
+def get_site(site):
+    """One site."""
+    return service.get_site(site)
+
+
+@blp.route("/<site>", methods=["PATCH"])
+@require_scope(blp, "sites:admin")
+@blp.arguments(SiteSettingsSchema(partial=True))
+@blp.response(200, SiteSchema)
+def update_site(changes, site):
+    """Change a site's settings (the id cannot change)."""
+    return service.update_site(site, changes)

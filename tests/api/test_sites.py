@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import site_payload
+
+
+def test_create_site_applies_defaults_and_normalises_origins(client, admin):
+    payload = site_payload(
+        allowed_origins=["HTTPS://News.Example.com:443", "http://localhost:8000"]
+    )
+    response = client.post("/api/v1/sites", json=payload, headers=admin)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["allowed_origins"] == ["https://news.example.com", "http://localhost:8000"]
+    assert body["mode"] == "opt-in"
+    assert body["honour_gpc"] is True
+    assert body["consent_lifetime_days"] == 180
+    assert [c["id"] for c in body["categories"]] == ["necessary", "analytics", "marketing"]
+    assert body["categories"][0]["required"] is True
+
+
+def test_created_site_can_be_read_listed_and_patched(client, admin, make_site):
+    make_site("news-example")
+    make_site("shop-example")
+    listed = client.get("/api/v1/sites", headers=admin).get_json()
+    assert [s["id"] for s in listed["items"]] == ["news-example", "shop-example"]
+
+    response = client.patch(
+        "/api/v1/sites/news-example", json={"mode": "notice", "name": "Renamed"}, headers=admin
+    )
+    assert response.status_code == 200
+    fetched = client.get("/api/v1/sites/news-example", headers=admin).get_json()
+    assert fetched["mode"] == "notice"
+    assert fetched["name"] == "Renamed"
+    assert fetched["allowed_origins"] == ["https://news.example.com", "http://localhost:8000"]
+
+
+def test_duplicate_site_is_a_conflict(client, admin, make_site):
+    make_site("news-example")
+    response = client.post("/api/v1/sites", json=site_payload("news-example"), headers=admin)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "news.example.com",
+        "ftp://news.example.com",
+        "https://news.example.com/path",
+        "https://news.example.com/?q=1",
+        "https://user@news.example.com",
+        "https://*",
+        "https://*.com",
+        "https://ex*ample.com",
+        "https://news.example.com:99999",
+        "https://-bad.example.com",
+        "",
+        "https://" + "a" * 300 + ".com",
+    ],
+)
+def test_invalid_origins_are_refused(client, admin, origin):
+    response = client.post(
+        "/api/v1/sites", json=site_payload(allowed_origins=[origin]), headers=admin
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert "allowed_origins" in error["details"]["fields"]
+
+
+def test_wildcard_subdomain_origin_is_accepted(client, admin):
+    response = client.post(
+        "/api/v1/sites",
+        json=site_payload(allowed_origins=["https://*.example.com"]),
+        headers=admin,
+    )
+    assert response.status_code == 201
+    assert response.get_json()["allowed_origins"] == ["https://*.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id": "Bad Slug"}, "id"),
+        ({"mode": "sneaky"}, "mode"),
+        ({"consent_lifetime_days": 0}, "consent_lifetime_days"),
+        ({"consent_lifetime_days": "long"}, "consent_lifetime_days"),
+        ({"default_locale": "english!"}, "default_locale"),
+        ({"categories": []}, "categories"),
+        ({"categories": [{"id": "a", "title": "A"}, {"id": "a", "title": "B"}]}, "categories"),
+        ({"name": ""}, "name"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_invalid_site_fields_answer_422_naming_the_field(client, admin, changes, field):
+    response = client.post("/api/v1/sites", json=site_payload(**changes), headers=admin)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["details"]["fields"]
+
+
+def test_consent_mode_must_name_known_categories(client, admin, make_site):
+    make_site()
+    response = client.patch(
+        "/api/v1/sites/news-example",
+        json={"consent_mode": {"enabled": True, "mapping": {"ad_storage": ["nope"]}}},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert "consent_mode" in response.get_json()["error"]["details"]["fields"]
+
+
+def test_patch_cannot_change_the_id(client, admin, make_site):
+    make_site()
+    response = client.patch("/api/v1/sites/news-example", json={"id": "other"}, headers=admin)
+    assert response.status_code == 422
+    assert client.get("/api/v1/sites/news-example", headers=admin).status_code == 200
+
+
+def test_unknown_site_is_404(client, admin):
+    response = client.get("/api/v1/sites/nope", headers=admin)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
