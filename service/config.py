@@ -1,6 +1,6 @@
 """Configuration: defaults, then ``CONSENTRY_*`` environment variables, then an explicit mapping.
 
-Every setting can be given as ``CONSENTRY_<NAME>``; values are parsed as JSON when they look like JSON
+Every setting can be given as ``CONSENTRY_<NAME>``; values that look like JSON are parsed as JSON
 (Flask's ``from_prefixed_env``), so ``CONSENTRY_MAX_CONTENT_LENGTH=131072`` is an int.
 """
 
@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
-    """Fill ``app.config`` from defaults, the environment and ``overrides``, then derive the rest."""
+    """Fill ``app.config`` from defaults, environment and ``overrides``; derive the rest."""
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("CONSENTRY")
     if overrides:
@@ -53,7 +53,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 
 def instance_path() -> str:
-    """The instance folder: ``CONSENTRY_INSTANCE_PATH`` or ``./instance`` in the working directory."""
+    """The instance folder: ``CONSENTRY_INSTANCE_PATH``, else ``./instance`` (working directory)."""
     return os.path.abspath(os.environ.get("CONSENTRY_INSTANCE_PATH") or "instance")
 
 

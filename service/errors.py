@@ -122,11 +122,11 @@ def _message_for(error: HTTPException, status: int) -> str:
 
 def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
-    for location, fields in messages.items():
-        if isinstance(fields, dict):
-            flat.update(fields)
+    for location, problems in messages.items():
+        if isinstance(problems, dict):
+            flat.update(problems)
         else:
-            flat[location] = fields
+            flat[location] = problems
     return flat
 
 
@@ -171,7 +171,7 @@ def check_request_body() -> None:
 
 
 def accepts_media_types(*media_types: str):
-    """Mark a view as also reading bodies of ``media_types`` (e.g. ``text/plain`` for sendBeacon)."""
+    """Mark a view as also reading ``media_types`` bodies (``text/plain`` for sendBeacon)."""
 
     def mark(view):
         view.extra_media_types = media_types
