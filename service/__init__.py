@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=folder, instance_relative_config=True)
     load_config(app, config)
 
-    from . import database, errors
+    from . import cors, database, errors
     from .extensions import api, db, limiter, migrate
 
     db.init_app(app)
@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     errors.init_app(app)  # after api.init_app: our envelope replaces flask-smorest's
+    cors.init_app(app)
 
     _register_models()
     from .pages.views import bp as pages_bp

@@ -102,3 +102,20 @@ def check_consistency(data: dict[str, Any]) -> None:
             "Consent Mode maps to categories the site does not have.",
             {"fields": {"consent_mode": {"mapping": [f"Unknown categories: {unknown}"]}}},
         )
+
+
+def origin_allowed(site: Site, origin: str | None) -> bool:
+    """True when ``origin`` (as browsers send it) is one of the site's allowed origins; an entry
+    ``https://*.example.com`` allows every subdomain of example.com, not example.com itself."""
+    if not origin:
+        return False
+    origin = origin.lower()
+    for allowed in site.allowed_origins:
+        if origin == allowed:
+            return True
+        scheme, _, host = allowed.partition("://*.")
+        if host and origin.startswith(scheme + "://") and origin.endswith("." + host):
+            label = origin[len(scheme) + 3 : -len(host) - 1]
+            if label and ":" not in label:
+                return True
+    return False

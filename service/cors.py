@@ -1,0 +1,52 @@
+"""CORS for the public endpoints: only a site's own allowed origins are ever echoed back.
+
+A public view is marked with :func:`public`; every response of such a view (and Flask's automatic
+``OPTIONS`` answer for its URL) gets ``Access-Control-Allow-Origin`` when the ``Origin`` is
+allowed for the ``site`` in the URL, and ``Vary: Origin`` always.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+
+from .extensions import db
+from .sites.models import Site
+from .sites.service import origin_allowed
+
+ALLOWED_HEADERS = "Content-Type, Idempotency-Key, If-None-Match"
+EXPOSED_HEADERS = "ETag, Retry-After"
+
+
+def public(view):
+    """Mark a view as callable from a site's pages (CORS for the site's allowed origins)."""
+    view.public_cors = True
+    return view
+
+
+def request_origin_allowed(site: Site) -> bool:
+    return origin_allowed(site, request.headers.get("Origin"))
+
+
+def add_cors_headers(response: Response) -> Response:
+    view = current_app.view_functions.get(request.endpoint or "")
+    site_id = (request.view_args or {}).get("site")
+    if not getattr(view, "public_cors", False) or site_id is None:
+        return response
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if not origin:
+        return response
+    site = db.session.get(Site, site_id)
+    if site is None or not origin_allowed(site, origin):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(add_cors_headers)
