@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=folder, instance_relative_config=True)
     load_config(app, config)
 
-    from . import cors, database, errors
+    from . import cors, database, errors, signing
     from .extensions import api, db, limiter, migrate
 
     db.init_app(app)
@@ -29,12 +29,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     errors.init_app(app)  # after api.init_app: our envelope replaces flask-smorest's
     cors.init_app(app)
+    signing.init_app(app)
 
     _register_models()
+    from .consents.views import blp as consents_blp
+    from .consents.views import jwks
     from .pages.views import bp as pages_bp
     from .sites.views import blp as sites_blp
 
     api.register_blueprint(sites_blp)
+    api.register_blueprint(consents_blp)
+    app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
     app.register_blueprint(pages_bp)
 
     from flask_swagger_ui import get_swaggerui_blueprint
@@ -53,4 +58,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_models() -> None:
     """Import every model so that metadata (and Alembic) sees all tables."""
     from .auth import models as _auth  # noqa: F401
+    from .consents import models as _consents  # noqa: F401
     from .sites import models as _sites  # noqa: F401

@@ -89,3 +89,55 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(ledger_cli)
+
+
+@keys_cli.command("rotate-signing")
+@with_appcontext
+def rotate_signing_command() -> None:
+    """Add a new current Ed25519 signing key; retired keys stay published in the JWKS."""
+    from flask import current_app
+
+    ring = current_app.extensions["consentry_keys"].rotate()
+    click.echo(f"current signing key: {ring.current.kid}")
+    click.echo(f"published keys: {', '.join(ring.kids())}")
+
+
+@click.group("ledger", help="Checkpoints and verification of the consent ledger.")
+def ledger_cli() -> None:
+    pass
+
+
+@ledger_cli.command("checkpoint")
+@click.argument("site", required=False)
+@with_appcontext
+def checkpoint_command(site: str | None) -> None:
+    """Cut a signed checkpoint now (for SITE, or for every site)."""
+    from .consents.service import cut_checkpoint
+    from .sites.service import list_sites
+
+    for site_id in [site] if site else [s.id for s in list_sites()]:
+        row = cut_checkpoint(site_id)
+        if row is None:
+            click.echo(f"{site_id}: empty ledger, no checkpoint")
+        else:
+            click.echo(f"{site_id}: tree_size {row.tree_size} root {row.root_hash}")
+
+
+@ledger_cli.command("verify")
+@click.argument("site")
+@click.option("--signatures", is_flag=True, help="Also check every entry's Ed25519 signature.")
+@with_appcontext
+def verify_command(site: str, signatures: bool) -> None:
+    """Verify SITE's whole ledger; exit status 1 when anything is wrong."""
+    from .consents.service import verify_site_ledger
+
+    report = verify_site_ledger(site, check_signatures=signatures)
+    click.echo(
+        f"{site}: {'OK' if report.ok else 'FAILED'}; {report.checked} entries, "
+        f"{report.checkpoints_checked} checkpoints checked"
+    )
+    for problem in report.problems:
+        click.echo(f"  seq {problem.seq}: {problem.code}: {problem.message}")
+    if not report.ok:
+        raise SystemExit(1)

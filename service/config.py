@@ -25,7 +25,14 @@ DEFAULTS: dict[str, Any] = {
     "PEPPER": None,
     "PEPPER_FILE": None,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "CONSENT_RATE_LIMIT": "600 per minute",
+    # Per site, across all workers when the storage is Redis.
+    "CONSENT_RATE_LIMIT": "100 per second",
+    # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.
+    "CHECKPOINT_EVERY": 1000,
+    "CHECKPOINT_SECONDS": 300,
+    # Production signing keys: PEM texts or files, current first, then retired ones.
+    "SIGNING_KEYS": [],
+    "SIGNING_KEY_FILES": [],
     "PUBLIC_URL": None,  # e.g. https://consent.example.com; None: taken from each request
     "JSON_SORT_KEYS": False,
     # flask-smorest / OpenAPI

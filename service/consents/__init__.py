@@ -1,0 +1,1 @@
+"""Recording consent: the append-only, hash-chained, signed ledger of consent events."""

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class ConsentRecord(db.Model):
+    """One ledger entry. ``body`` is the canonical JSON that was hashed and signed; the other
+    columns are copies of body fields kept for querying, checked against the body on verify."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (
+        UniqueConstraint("site_id", "seq"),
+        UniqueConstraint("site_id", "client_event_id"),
+        Index("ix_consent_records_site_subject", "site_id", "subject", "seq"),
+        Index("ix_consent_records_site_recorded", "site_id", "recorded_at", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    seq: Mapped[int]
+    subject: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    gpc: Mapped[bool]
+    documents: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    client_event_id: Mapped[str] = mapped_column(String(36))
+    # SHA-256 of the client's request, to tell a retry from a different event reusing its id.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(100))
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerHead(db.Model):
+    """Per site: the last entry and the Merkle frontier. Appends lock this row (PostgreSQL) or
+    the database (SQLite ``BEGIN IMMEDIATE``), so a chain can never fork."""
+
+    __tablename__ = "ledger_heads"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    # Roots of the perfect subtrees of the site's Merkle tree (hex), at most log2(seq) + 1.
+    frontier: Mapped[list[Any]]
+    last_checkpoint_size: Mapped[int] = mapped_column(default=0)
+    last_checkpoint_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Checkpoint(db.Model):
+    """A signed tree head over the first ``tree_size`` entries of a site."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("site_id", "tree_size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    tree_size: Mapped[int]
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[str] = mapped_column(String(32))
+    kid: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..ledger.chain import ACTIONS, METHODS
+
+SUBJECT = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
+
+
+class PageField(fields.String):
+    """A page URL reduced to origin + path: the query string and fragment never reach the ledger
+    (they often carry personal data: emails, tokens, search terms)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parts = urlsplit(text)
+        except ValueError as error:
+            raise ValidationError("Not a URL.") from error
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("Give an http(s) URL.")
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
+
+
+class DocumentRefSchema(Schema):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
+    sha256 = fields.String(required=True, validate=validate.Regexp(HEX64))
+
+
+class ConsentEventSchema(Schema):
+    """What the widget (or a site's server) sends for one consent event."""
+
+    subject = fields.String(required=True, validate=validate.Regexp(SUBJECT))
+    client_event_id = fields.UUID(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(sorted(ACTIONS)))
+    choices = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(SLUG)),
+        values=fields.Boolean(strict=True),
+        required=True,
+        validate=validate.Length(max=50),
+    )
+    documents = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
+        values=fields.Nested(DocumentRefSchema),
+        required=True,
+    )
+    revision = fields.String(required=True, validate=validate.Length(1, 128))
+    method = fields.String(required=True, validate=validate.OneOf(sorted(METHODS)))
+    gpc = fields.Boolean(load_default=False, strict=True)
+    locale = fields.String(load_default=None, validate=validate.Regexp(LOCALE), allow_none=True)
+    page = PageField(load_default=None, allow_none=True, validate=validate.Length(max=2048))
+    # A site's own user id: stored only as an HMAC with the site's pepper.
+    user_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 256))
+
+
+class ConsentReceiptSchema(Schema):
+    id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    recorded_at = fields.String(required=True)
+    receipt = fields.String(required=True)
+    subject_token = fields.String(required=True)
+
+
+class ReceiptVerifyRequestSchema(Schema):
+    receipt = fields.String(required=True, validate=validate.Length(1, 65536))
+
+
+class ReceiptVerifyResultSchema(Schema):
+    valid = fields.Boolean(required=True)
+    kid = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    consent = fields.Dict(allow_none=True)
+
+
+class CheckpointSchema(Schema):
+    site = fields.String(required=True)
+    tree_size = fields.Integer(required=True)
+    root_hash = fields.String(required=True)
+    timestamp = fields.String(required=True)
+    kid = fields.String(required=True)
+    signature = fields.String(required=True)
+
+
+class ProofSchema(Schema):
+    id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    leaf_index = fields.Integer(required=True)
+    entry_hash = fields.String(required=True)
+    inclusion_proof = fields.List(fields.String(), required=True)
+    checkpoint = fields.Nested(CheckpointSchema, required=True)
+
+
+class ProblemSchema(Schema):
+    seq = fields.Integer(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    first_bad_seq = fields.Integer(allow_none=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    problem_count = fields.Integer()
+    redacted_seqs = fields.List(fields.Integer())
+    checkpoints_checked = fields.Integer()
+    tree_size = fields.Integer()
+    root_hash = fields.String()

@@ -1,0 +1,420 @@
+"""Consent rules and the ledger append.
+
+``record_consent`` validates an event against the site (origin, categories, current documents),
+then appends it: the append takes the site's write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a
+row lock on ``ledger_heads``), re-checks idempotency under the lock, builds the canonical body,
+chains it, signs it, extends the Merkle frontier and cuts a checkpoint when one is due, all in one
+transaction. Nothing here ever updates or deletes an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..crypto.jws import (
+    InvalidReceipt,
+    attach_signature,
+    detached_signature,
+    sign_compact,
+    verify_compact,
+)
+from ..database import write_transaction
+from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from ..extensions import db
+from ..ledger.canonical import canonical_json, parse_canonical
+from ..ledger.chain import GENESIS_HASH, build_entry_body, entry_hash, format_timestamp
+from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
+from ..ledger.checkpoint import sign_checkpoint
+from ..ledger.merkle import MerkleAccumulator, MerkleTree
+from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
+from ..signing import keyring, make_subject_token
+from ..sites.models import Site
+from ..sites.service import get_site, origin_allowed
+from ..timeutil import as_utc, utcnow
+from .models import Checkpoint, ConsentRecord, LedgerHead
+from .useragent import coarse_user_agent
+
+# Columns that copy a body field; verification checks each against the body.
+DENORMALISED = ("subject", "action", "method", "gpc", "documents", "recorded_at", "client_event_id")
+
+
+class DocumentsOutdated(DomainError):
+    status = 409
+    code = "documents_outdated"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The answer to a consent event; ``replayed`` when it repeats an earlier event."""
+
+    response: dict[str, Any]
+    replayed: bool
+
+
+def request_fingerprint(event: dict[str, Any]) -> str:
+    """SHA-256 of the normalised event: equal for a retry, different for another event."""
+    normalised = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in event.items()}
+    return hashlib.sha256(canonical_json(normalised)).hexdigest()
+
+
+def record_consent(
+    site_id: str,
+    event: dict[str, Any],
+    origin: str | None,
+    user_agent: str | None,
+) -> Recorded:
+    """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger."""
+    site = get_site(site_id)
+    # Browsers always send Origin on a cross-site POST; a page of another site is refused even for
+    # a "simple" text/plain request that CORS would not have preflighted.
+    if origin is not None and not origin_allowed(site, origin):
+        raise Forbidden(f"Origin {origin} is not allowed to record consent for this site.")
+    choices = check_choices(site, event["action"], event["choices"])
+    fingerprint = request_fingerprint(event)
+    event_id = str(event["client_event_id"])
+
+    earlier = find_event(site_id, event_id)
+    if earlier is not None:
+        return Recorded(replay(earlier, fingerprint), replayed=True)
+    check_documents(site_id, event["documents"])
+    return append_entry(site, event, choices, fingerprint, user_agent)
+
+
+def check_choices(site: Site, action: str, choices: dict[str, bool]) -> dict[str, bool]:
+    """Known categories only; required ones granted; the action agrees with the choices.
+    Categories left out are recorded as refused, so every entry names every category."""
+    categories = {category["id"]: category for category in site.categories}
+    unknown = sorted(set(choices) - set(categories))
+    if unknown:
+        raise Unprocessable(
+            "The choices name categories this site does not have.",
+            {"fields": {"choices": [f"Unknown categories: {unknown}"]}},
+        )
+    complete = {cid: bool(choices.get(cid, False)) for cid in categories}
+    for cid, category in categories.items():
+        if category["required"]:
+            if cid in choices and not choices[cid]:
+                raise Unprocessable(
+                    f"The category '{cid}' is required and cannot be refused.",
+                    {"fields": {"choices": [f"'{cid}' must be true"]}},
+                )
+            complete[cid] = True
+    optional = [cid for cid, category in categories.items() if not category["required"]]
+    granted = [cid for cid in optional if complete[cid]]
+    if action == "accept_all" and len(granted) != len(optional):
+        raise Unprocessable("accept_all must grant every category.", {"fields": {"choices": []}})
+    if action in ("reject_all", "withdraw") and granted:
+        raise Unprocessable(
+            f"{action} must refuse every optional category.", {"fields": {"choices": granted}}
+        )
+    return complete
+
+
+def current_document_refs(site_id: str) -> dict[str, dict[str, Any]]:
+    from ..documents.service import current_document_refs as refs
+
+    return refs(site_id)
+
+
+def check_documents(site_id: str, documents: dict[str, dict[str, Any]]) -> None:
+    """The event must name exactly the documents in force now; otherwise the visitor saw an
+    older text and must be asked again (409 with the current versions)."""
+    current = current_document_refs(site_id)
+    if documents != current:
+        raise DocumentsOutdated(
+            "The documents shown are not the current versions: ask the visitor again.",
+            {"current": current},
+        )
+
+
+def find_event(site_id: str, client_event_id: str) -> ConsentRecord | None:
+    return db.session.execute(
+        db.select(ConsentRecord).where(
+            ConsentRecord.site_id == site_id, ConsentRecord.client_event_id == client_event_id
+        )
+    ).scalar_one_or_none()
+
+
+def replay(record: ConsentRecord, fingerprint: str) -> dict[str, Any]:
+    if not hmac.compare_digest(record.request_sha256, fingerprint):
+        raise Unprocessable(
+            "This client_event_id (Idempotency-Key) was already used for a different event.",
+            {"code": "idempotency_key_reused", "id": record.id},
+        )
+    if record.body is None:
+        raise Conflict("This event was recorded and has since been erased.", {"id": record.id})
+    return receipt_response(record)
+
+
+def receipt_response(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "seq": record.seq,
+        "recorded_at": format_timestamp(as_utc(record.recorded_at)),
+        "receipt": attach_signature(record.body, record.kid, record.signature),
+        "subject_token": make_subject_token(record.site_id, record.subject),
+    }
+
+
+def lock_head(site_id: str) -> LedgerHead:
+    """The site's ledger head, locked for this transaction (created on the first append)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(LedgerHead)
+        .values(site_id=site_id, seq=0, head_hash=GENESIS_HASH, frontier=[])
+        .on_conflict_do_nothing()
+    )
+    return db.session.execute(
+        db.select(LedgerHead)
+        .where(LedgerHead.site_id == site_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def accumulator(head: LedgerHead) -> MerkleAccumulator:
+    return MerkleAccumulator.restore(head.seq, [bytes.fromhex(node) for node in head.frontier])
+
+
+def pepper_for(site_id: str) -> bytes:
+    """Per-site pepper derived from the service pepper: one leaked site pepper reveals nothing
+    about another site's users."""
+    secret = current_app.config["PEPPER"].encode()
+    return hmac.new(secret, f"site-pepper:{site_id}".encode(), hashlib.sha256).digest()
+
+
+def append_entry(
+    site: Site,
+    event: dict[str, Any],
+    choices: dict[str, bool],
+    fingerprint: str,
+    user_agent: str | None,
+) -> Recorded:
+    write_transaction()
+    try:
+        head = lock_head(site.id)
+        # Under the lock: a concurrent duplicate that won the race is now visible.
+        earlier = find_event(site.id, str(event["client_event_id"]))
+        if earlier is not None:
+            response = replay(earlier, fingerprint)
+            db.session.commit()
+            return Recorded(response, replayed=True)
+
+        signer = keyring().current
+        now = utcnow()
+        seq = head.seq + 1
+        record_id = str(uuid.uuid4())
+        body = build_entry_body(
+            v=1,
+            id=record_id,
+            site=site.id,
+            seq=seq,
+            prev_hash=head.head_hash,
+            recorded_at=format_timestamp(now),
+            subject=event["subject"],
+            action=event["action"],
+            choices=choices,
+            documents=event["documents"],
+            revision=event["revision"],
+            method=event["method"],
+            gpc=event["gpc"],
+            locale=event["locale"],
+            page=event["page"],
+            user_agent=coarse_user_agent(user_agent),
+            user_ref=user_reference(site.id, event.get("user_id")),
+            client_event_id=str(event["client_event_id"]),
+            kid=signer.kid,
+        )
+        digest = entry_hash(body)
+        record = ConsentRecord(
+            id=record_id,
+            site_id=site.id,
+            seq=seq,
+            subject=event["subject"],
+            action=event["action"],
+            method=event["method"],
+            gpc=event["gpc"],
+            documents=event["documents"],
+            recorded_at=now,
+            client_event_id=str(event["client_event_id"]),
+            request_sha256=fingerprint,
+            body=body,
+            entry_hash=digest,
+            prev_hash=head.head_hash,
+            kid=signer.kid,
+            signature=detached_signature(sign_compact(body, signer)),
+        )
+        db.session.add(record)
+        tree = accumulator(head)
+        tree.append(bytes.fromhex(digest))
+        head.seq, head.head_hash = seq, digest
+        head.frontier = [node.hex() for node in tree.stack]
+        if checkpoint_due(head, now):
+            add_checkpoint(head, tree, now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Recorded(receipt_response(record), replayed=False)
+
+
+def user_reference(site_id: str, user_id: str | None) -> str | None:
+    if user_id is None:
+        return None
+    return hmac.new(pepper_for(site_id), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_due(head: LedgerHead, now) -> bool:
+    pending = head.seq - head.last_checkpoint_size
+    if pending <= 0:
+        return False
+    every = current_app.config["CHECKPOINT_EVERY"]
+    interval = timedelta(seconds=current_app.config["CHECKPOINT_SECONDS"])
+    last = head.last_checkpoint_at
+    return pending >= every or (last is not None and now - as_utc(last) >= interval) or last is None
+
+
+def add_checkpoint(head: LedgerHead, tree: MerkleAccumulator, now) -> Checkpoint:
+    signed = sign_checkpoint(head.site_id, head.seq, tree.root(), now, keyring().current)
+    row = Checkpoint(
+        site_id=head.site_id,
+        tree_size=signed.tree_size,
+        root_hash=signed.root_hash,
+        timestamp=signed.timestamp,
+        kid=signed.kid,
+        signature=signed.signature,
+    )
+    db.session.add(row)
+    head.last_checkpoint_size, head.last_checkpoint_at = head.seq, now
+    return row
+
+
+def cut_checkpoint(site_id: str) -> Checkpoint | None:
+    """Sign a checkpoint over everything recorded so far (None when nothing is new)."""
+    get_site(site_id)
+    write_transaction()
+    try:
+        head = lock_head(site_id)
+        row = None
+        if head.seq > head.last_checkpoint_size:
+            row = add_checkpoint(head, accumulator(head), utcnow())
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return row if row is not None else latest_checkpoint(site_id)
+
+
+def latest_checkpoint(site_id: str) -> Checkpoint | None:
+    return db.session.execute(
+        db.select(Checkpoint)
+        .where(Checkpoint.site_id == site_id)
+        .order_by(Checkpoint.tree_size.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def signed(row: Checkpoint) -> SignedCheckpoint:
+    return SignedCheckpoint(
+        row.site_id, row.tree_size, row.root_hash, row.timestamp, row.kid, row.signature
+    )
+
+
+def get_record(site_id: str, record_id: str) -> ConsentRecord:
+    record = db.session.execute(
+        db.select(ConsentRecord).where(
+            ConsentRecord.site_id == site_id, ConsentRecord.id == record_id
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFound(f"No consent record '{record_id}' for this site.")
+    return record
+
+
+def leaf_hashes(site_id: str, tree_size: int) -> list[bytes]:
+    rows = db.session.execute(
+        db.select(ConsentRecord.entry_hash)
+        .where(ConsentRecord.site_id == site_id, ConsentRecord.seq <= tree_size)
+        .order_by(ConsentRecord.seq)
+        .execution_options(yield_per=10_000)
+    ).scalars()
+    return [bytes.fromhex(value) for value in rows]
+
+
+def inclusion_proof(site_id: str, record_id: str) -> dict[str, Any]:
+    """The record's RFC 6962 inclusion proof against the latest checkpoint (one is cut first if
+    the record is newer than every checkpoint)."""
+    record = get_record(site_id, record_id)
+    checkpoint = latest_checkpoint(site_id)
+    if checkpoint is None or checkpoint.tree_size < record.seq:
+        checkpoint = cut_checkpoint(site_id)
+    tree = MerkleTree(leaf_hashes(site_id, checkpoint.tree_size))
+    return {
+        "id": record.id,
+        "seq": record.seq,
+        "leaf_index": record.seq - 1,
+        "entry_hash": record.entry_hash,
+        "inclusion_proof": [node.hex() for node in tree.inclusion_proof(record.seq - 1)],
+        "checkpoint": signed(checkpoint).to_dict(),
+    }
+
+
+def verify_receipt(receipt: str) -> dict[str, Any]:
+    """Anyone's check of a receipt: valid signature by a published key, and the consent inside."""
+    try:
+        payload = verify_compact(receipt, keyring().public_key)
+        consent = parse_canonical(payload)
+    except (InvalidReceipt, ValueError) as error:
+        reason = error.reason if isinstance(error, InvalidReceipt) else "bad_payload"
+        return {"valid": False, "kid": None, "reason": reason, "consent": None}
+    # The body names the key that signed it; verify_compact checked it is the header's kid.
+    return {"valid": True, "kid": consent.get("kid"), "reason": None, "consent": consent}
+
+
+def stored_entries(site_id: str) -> Iterator[StoredEntry]:
+    rows = db.session.execute(
+        db.select(ConsentRecord)
+        .where(ConsentRecord.site_id == site_id)
+        .order_by(ConsentRecord.seq)
+        .execution_options(yield_per=5_000)
+    ).scalars()
+    for row in rows:
+        redacted = row.redacted_at is not None
+        yield StoredEntry(
+            seq=row.seq,
+            id=row.id,
+            body=row.body,
+            entry_hash=row.entry_hash,
+            prev_hash=row.prev_hash,
+            kid=row.kid,
+            signature=row.signature,
+            columns={} if redacted else {name: getattr(row, name) for name in DENORMALISED},
+            redacted=redacted,
+        )
+
+
+def verify_site_ledger(site_id: str, check_signatures: bool = False) -> VerificationReport:
+    """Full verification of a site's ledger against all its checkpoints."""
+    get_site(site_id)
+    checkpoints = [
+        signed(row)
+        for row in db.session.execute(
+            db.select(Checkpoint).where(Checkpoint.site_id == site_id)
+        ).scalars()
+    ]
+    return verify_ledger(
+        stored_entries(site_id),
+        checkpoints,
+        public_keys=keyring().public_key,
+        check_signatures=check_signatures,
+    )

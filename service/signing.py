@@ -1,0 +1,100 @@
+"""The app's signing keys (Ed25519, for receipts and checkpoints) and its own tokens.
+
+Production: ``CONSENTRY_SIGNING_KEYS`` (PEM texts, current first, then retired) or
+``CONSENTRY_SIGNING_KEY_FILES`` (paths, same order). Development: a key ring in
+``<instance>/signing-keys`` created on first run; ``consentry keys rotate-signing`` adds a key there
+and running workers pick it up within a second (they re-read the ring's index when it changes).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from .crypto.keys import KeyRing, load_keyring_from_dir, load_keyring_from_pem, rotate_signing_key
+
+SUBJECT_TOKEN_SALT = "consentry.subject-token"
+
+
+class KeyStore:
+    def __init__(self, app: Flask) -> None:
+        pems = app.config.get("SIGNING_KEYS") or []
+        files = app.config.get("SIGNING_KEY_FILES") or []
+        if isinstance(pems, str):
+            pems = [pems]
+        pems = list(pems) + [Path(name).read_text() for name in files]
+        self.directory: Path | None = None
+        if pems:
+            self._ring = load_keyring_from_pem(pems)
+        elif app.config["ENV"] == "production":
+            raise RuntimeError(
+                "CONSENTRY_SIGNING_KEYS or CONSENTRY_SIGNING_KEY_FILES must be set in production"
+            )
+        else:
+            self.directory = Path(app.instance_path) / "signing-keys"
+            self._stamp = None
+            self._checked = 0.0
+            self._reload()
+
+    def _locked(self):
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.directory.parent / ".signing-keys.lock", "w")  # noqa: SIM115
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle
+
+    def _reload(self) -> None:
+        # One process creates the first key; the others wait and read the same ring.
+        with self._locked():
+            self._ring = load_keyring_from_dir(self.directory, create=True)
+            self._stamp = os.stat(self.directory / "keyring.json").st_mtime_ns
+        self._checked = time.monotonic()
+
+    def ring(self) -> KeyRing:
+        if self.directory is not None and time.monotonic() - self._checked > 1.0:
+            self._checked = time.monotonic()
+            if os.stat(self.directory / "keyring.json").st_mtime_ns != self._stamp:
+                self._reload()
+        return self._ring
+
+    def rotate(self) -> KeyRing:
+        if self.directory is None:
+            raise RuntimeError(
+                "Keys come from the environment: add the new key first in CONSENTRY_SIGNING_KEYS."
+            )
+        with self._locked():
+            rotate_signing_key(self.directory)
+        self._reload()
+        return self._ring
+
+
+def keyring() -> KeyRing:
+    return current_app.extensions["consentry_keys"].ring()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    # itsdangerous takes a key list, oldest first: it signs with the last and accepts them all.
+    keys = [*reversed(current_app.config["OLD_SECRET_KEYS"]), current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=SUBJECT_TOKEN_SALT)
+
+
+def make_subject_token(site_id: str, subject: str) -> str:
+    """A token that lets a browser read its own consent history later (no API key)."""
+    return _serializer().dumps({"site": site_id, "subject": subject})
+
+
+def read_subject_token(token: str, max_age_seconds: int) -> dict[str, Any] | None:
+    try:
+        data = _serializer().loads(token, max_age=max_age_seconds)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["consentry_keys"] = KeyStore(app)
