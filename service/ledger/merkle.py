@@ -35,74 +35,91 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def _next_level(nodes: list[bytes]) -> list[bytes]:
-    paired = [_sha256(b"\x01" + nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes) - 1, 2)]
+    paired = [
+        _sha256(b"\x01" + nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes) - 1, 2)
+    ]
     if len(nodes) % 2:
         paired.append(nodes[-1])
     return paired
 
 
-def _root_of_hashes(hashes: list[bytes]) -> bytes:
-    if not hashes:
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """Return the Merkle Tree Hash of ``leaves`` (RFC 6962 section 2.1)."""
+    level = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]
+    if not level:
         return EMPTY_ROOT
-    level = hashes
     while len(level) > 1:
         level = _next_level(level)
     return level[0]
 
 
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """Return the Merkle Tree Hash of ``leaves`` (RFC 6962 section 2.1)."""
-    return _root_of_hashes([_sha256(b"\x00" + leaf).digest() for leaf in leaves])
+class MerkleTree:
+    """All levels of a tree kept in memory (about 2 x 32 bytes per leaf) to answer many proofs.
+
+    Node ``levels[h][i]`` covers leaves ``[i * 2**h, min((i + 1) * 2**h, size))``; with the odd
+    node carried up, every subtree an RFC 6962 proof names is such a node.
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        level = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]
+        self.size = len(level)
+        self.levels = [level]
+        while len(level) > 1:
+            level = _next_level(level)
+            self.levels.append(level)
+
+    def root(self) -> bytes:
+        """Return the Merkle Tree Hash of all leaves."""
+        return self.levels[-1][0] if self.size else EMPTY_ROOT
+
+    def _subtree(self, lo: int, hi: int) -> bytes:
+        height = (hi - lo - 1).bit_length()
+        return self.levels[height][lo >> height]
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """Return the audit path of leaf ``index``, leaf side first (RFC 6962 section 2.1.1)."""
+        if not 0 <= index < self.size:
+            raise ProofError(f"leaf index {index} is outside a tree of size {self.size}")
+        proof: list[bytes] = []
+        for level in self.levels[:-1]:
+            sibling = index ^ 1
+            # A right-edge node without a sibling is carried up, so it adds nothing to the path.
+            if sibling < len(level):
+                proof.append(level[sibling])
+            index >>= 1
+        return proof
+
+    def consistency_proof(self, old_size: int) -> list[bytes]:
+        """Return the proof that the first ``old_size`` leaves are a prefix (RFC 6962 2.1.2)."""
+        if not 0 <= old_size <= self.size:
+            raise ProofError(f"old size {old_size} is outside 0..{self.size}")
+        if old_size in (0, self.size):
+            return []
+        # SUBPROOF(m, D[lo:hi], complete) as a loop. It finds subtrees top-down; the proof lists
+        # them bottom-up, as the RFC's recursion does.
+        lo, hi, m, complete = 0, self.size, old_size, True
+        upper: list[bytes] = []
+        while m != hi - lo:
+            k = 1 << ((hi - lo - 1).bit_length() - 1)  # largest power of two below hi - lo
+            if m <= k:
+                upper.append(self._subtree(lo + k, hi))
+                hi = lo + k
+            else:
+                upper.append(self._subtree(lo, lo + k))
+                lo, m, complete = lo + k, m - k, False
+        proof = [] if complete else [self._subtree(lo, hi)]
+        proof.extend(reversed(upper))
+        return proof
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """Return the audit path of leaf ``index`` in the tree of ``leaves``, leaf side first."""
-    if not 0 <= index < len(leaves):
-        raise ProofError(f"leaf index {index} is outside a tree of size {len(leaves)}")
-    level = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]
-    proof: list[bytes] = []
-    while len(level) > 1:
-        sibling = index ^ 1
-        # A right-edge node without a sibling is carried up, so it adds nothing to the path.
-        if sibling < len(level):
-            proof.append(level[sibling])
-        level = _next_level(level)
-        index >>= 1
-    return proof
-
-
-def _largest_power_of_two_below(n: int) -> int:
-    return 1 << ((n - 1).bit_length() - 1)
+    return MerkleTree(leaves).inclusion_proof(index)
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """Return the proof that the first ``old_size`` leaves are a prefix of ``leaves`` (RFC 6962 2.1.2)."""
-    new_size = len(leaves)
-    if not 0 <= old_size <= new_size:
-        raise ProofError(f"old size {old_size} is outside 0..{new_size}")
-    if old_size in (0, new_size):
-        return []
-    hashes = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]
-    proof: list[bytes] = []
-    # SUBPROOF(m, D[lo:hi], complete) unrolled into a loop; subtrees are collected on the way down
-    # and the proof lists them from the bottom up, as the RFC's recursion does.
-    lo, hi, m, complete = 0, new_size, old_size, True
-    upper: list[bytes] = []
-    while True:
-        n = hi - lo
-        if m == n:
-            if not complete:
-                proof.append(_root_of_hashes(hashes[lo:hi]))
-            break
-        k = _largest_power_of_two_below(n)
-        if m <= k:
-            upper.append(_root_of_hashes(hashes[lo + k : hi]))
-            hi = lo + k
-        else:
-            upper.append(_root_of_hashes(hashes[lo : lo + k]))
-            lo, m, complete = lo + k, m - k, False
-    proof.extend(reversed(upper))
-    return proof
+    """Return the proof that the first ``old_size`` leaves are a prefix of ``leaves``."""
+    return MerkleTree(leaves).consistency_proof(old_size)
 
 
 def verify_inclusion(
