@@ -151,7 +151,7 @@ def verify_inclusion(
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> bool:
-    """Check that the tree of ``old_size`` with ``old_root`` is a prefix of the one with ``new_root``.
+    """Check that the tree of ``old_size`` and ``old_root`` is a prefix of ``new_root``'s tree.
 
     Follows RFC 9162 section 2.1.4.2; the trivial cases (equal sizes, empty old tree) need an empty
     proof and matching roots.
