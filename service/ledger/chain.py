@@ -1,0 +1,149 @@
+"""Ledger entries: the body format (version 1) and the SHA-256 hash chain.
+
+Every entry body is canonical JSON. ``entry_hash`` = SHA-256 of the body bytes, and each body holds
+``prev_hash``, the entry hash of the site's previous entry (``GENESIS_HASH`` for seq 1). Editing,
+removing or reordering any entry therefore changes every later link.
+
+Body fields (all required, no others: a new field means a new format version):
+
+- ``v``: format version, 1
+- ``id``: entry UUID (str); ``site``: site slug; ``seq``: per-site sequence, 1, 2, 3, ...
+- ``prev_hash``: hex SHA-256 of the previous body; ``recorded_at``: server time,
+  ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+- ``subject``: pseudonymous id made by the widget; ``user_ref``: HMAC of a site-supplied user id
+  (see ``user_ref``) or null
+- ``action``, ``choices`` {category: bool}, ``documents`` {kind: {version, sha256}},
+  ``revision`` (banner revision), ``method``, ``gpc`` (bool), ``locale``
+- ``page`` (origin + path or null), ``user_agent`` (coarse, or null), ``client_event_id``
+- ``kid``: id of the key that signs the entry's receipt
+
+Personal fields (``PERSONAL_FIELDS``) are the ones erasure removes: a redacted row keeps only its
+entry hash, which is all the chain and the Merkle tree need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from service.ledger.canonical import canonical_json
+
+FORMAT_VERSION = 1
+GENESIS_HASH = "0" * 64
+
+ACTIONS = frozenset({"accept_all", "reject_all", "custom", "withdraw", "acknowledge"})
+METHODS = frozenset({"banner", "preferences", "gpc", "api"})
+
+ENTRY_FIELDS = (
+    "v",
+    "id",
+    "site",
+    "seq",
+    "prev_hash",
+    "recorded_at",
+    "subject",
+    "action",
+    "choices",
+    "documents",
+    "revision",
+    "method",
+    "gpc",
+    "locale",
+    "page",
+    "user_agent",
+    "user_ref",
+    "client_event_id",
+    "kid",
+)
+PERSONAL_FIELDS = ("subject", "user_ref", "page", "user_agent")
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+class EntryError(ValueError):
+    """An entry body is missing fields or holds a value of the wrong shape."""
+
+
+def entry_hash(body: bytes) -> str:
+    """Return the hex SHA-256 of an entry body: the entry's identity in the chain and tree."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format an aware datetime as the ledger's UTC timestamp, always with microseconds and Z."""
+    if moment.tzinfo is None:
+        raise EntryError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse a ledger timestamp back into an aware UTC datetime."""
+    if not _TIMESTAMP.fullmatch(text):
+        raise EntryError(f"not a ledger timestamp: {text!r}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def user_ref(pepper: bytes, user_id: str) -> str:
+    """Pseudonymise a site-supplied user id: hex HMAC-SHA256 under the site's secret pepper."""
+    return hmac.new(pepper, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _expect(ok: bool, field: str, what: str) -> None:
+    if not ok:
+        raise EntryError(f"{field}: {what}")
+
+
+def _is_str(value: Any) -> bool:
+    return type(value) is str
+
+
+def _is_optional_str(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def validate_entry_fields(fields: dict[str, Any]) -> None:
+    """Raise EntryError unless ``fields`` is a complete, well-formed version 1 entry body."""
+    missing = [name for name in ENTRY_FIELDS if name not in fields]
+    unknown = sorted(set(fields) - set(ENTRY_FIELDS))
+    if missing or unknown:
+        raise EntryError(f"missing fields {missing}, unknown fields {unknown}")
+    _expect(fields["v"] == FORMAT_VERSION and type(fields["v"]) is int, "v", "must be 1")
+    for name in ("id", "site", "subject", "revision", "locale", "client_event_id", "kid"):
+        _expect(_is_str(fields[name]) and fields[name] != "", name, "must be a non-empty string")
+    for name in ("page", "user_agent", "user_ref"):
+        _expect(_is_optional_str(fields[name]), name, "must be a string or null")
+    seq = fields["seq"]
+    _expect(type(seq) is int and seq >= 1, "seq", "must be an integer >= 1")
+    prev = fields["prev_hash"]
+    _expect(_is_str(prev) and _HEX64.fullmatch(prev) is not None, "prev_hash", "must be hex64")
+    _expect(seq != 1 or prev == GENESIS_HASH, "prev_hash", "seq 1 must link to GENESIS_HASH")
+    recorded = fields["recorded_at"]
+    _expect(
+        _is_str(recorded) and _TIMESTAMP.fullmatch(recorded) is not None,
+        "recorded_at",
+        "must look like 2026-11-28T18:00:00.123456Z",
+    )
+    _expect(fields["action"] in ACTIONS, "action", f"must be one of {sorted(ACTIONS)}")
+    _expect(fields["method"] in METHODS, "method", f"must be one of {sorted(METHODS)}")
+    _expect(type(fields["gpc"]) is bool, "gpc", "must be a boolean")
+    choices = fields["choices"]
+    _expect(
+        type(choices) is dict and all(type(v) is bool for v in choices.values()),
+        "choices",
+        "must map category ids to booleans",
+    )
+    _expect(type(fields["documents"]) is dict, "documents", "must be an object")
+
+
+def build_entry_body(**fields: Any) -> bytes:
+    """Validate the fields of an entry and return its canonical body bytes.
+
+    ``v`` defaults to the current format version; every other field of ``ENTRY_FIELDS`` is required.
+    """
+    fields.setdefault("v", FORMAT_VERSION)
+    validate_entry_fields(fields)
+    return canonical_json(fields)

@@ -1,0 +1,312 @@
+"""The tamper suite: every kind of tampering is found and the first bad seq is named."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+
+import pytest
+from ledger_helpers import SITE, append, make_ledger, rechain_from, stored_entry
+
+from service.ledger.chain import build_entry_body
+from service.ledger.merkle import merkle_root
+from service.ledger.verify import StoredEntry, verify_ledger
+
+
+@pytest.fixture
+def ledger():
+    # 50 signed entries, a checkpoint every 10.
+    return make_ledger(50, sign=True, checkpoint_every=10)
+
+
+def verify(ledger, **kwargs):
+    kwargs.setdefault("public_keys", ledger.ring.public_key)
+    return verify_ledger(ledger.entries, ledger.checkpoints, **kwargs)
+
+
+def codes(report):
+    return {p.code for p in report.problems}
+
+
+def test_clean_chain_of_1000_entries_verifies():
+    ledger = make_ledger(1000, sign=False, checkpoint_every=100)
+    report = verify(ledger)
+    assert report.ok, report.problems
+    assert report.checked == 1000
+    assert report.first_bad_seq is None
+    assert report.checkpoints_checked == 10
+    assert report.tree_size == 1000
+    assert report.root_hash == ledger.checkpoints[-1].root_hash
+
+
+def test_clean_signed_chain_verifies_with_signature_checks(ledger):
+    report = verify(ledger, check_signatures=True)
+    assert report.ok, report.problems
+
+
+def test_empty_ledger_verifies():
+    report = verify_ledger([])
+    assert report.ok
+    assert report.checked == 0
+    assert report.root_hash == merkle_root([]).hex()
+
+
+def test_edited_byte_in_a_body_is_found(ledger):
+    entry = ledger.entries[16]
+    entry.body = entry.body.replace(b"banner", b"bannes")
+    report = verify(ledger)
+    assert not report.ok
+    assert report.first_bad_seq == 17
+    assert "entry_hash_mismatch" in codes(report)
+    # Only that row: its successor still links to the stored hash.
+    assert {p.seq for p in report.problems} == {17}
+
+
+def test_edited_entry_hash_is_found(ledger):
+    ledger.entries[20].entry_hash = "f" * 64
+    report = verify(ledger)
+    assert report.first_bad_seq == 21
+    assert codes(report) == {"entry_hash_mismatch"}
+
+
+def test_edited_prev_hash_column_is_found(ledger):
+    ledger.entries[33].prev_hash = "e" * 64
+    report = verify(ledger)
+    assert report.first_bad_seq == 34
+    assert codes(report) == {"column_mismatch"}
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("action", "reject_all"), ("subject", "s_someone_else"), ("method", "api")],
+)
+def test_edited_denormalised_column_is_found(ledger, column, value):
+    entry = ledger.entries[12]
+    entry.columns = {**entry.columns, column: value if entry.columns[column] != value else "x"}
+    report = verify(ledger)
+    assert report.first_bad_seq == 13
+    assert codes(report) == {"column_mismatch"}
+    assert column in report.problems[0].message
+
+
+def test_column_values_as_database_types_are_compared_in_body_form(ledger):
+    entry = ledger.entries[0]
+    text = entry.columns["recorded_at"]
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    entry.columns = {**entry.columns, "recorded_at": moment}  # naive, as SQLite returns it
+    assert verify(ledger).ok
+    entry.columns = {**entry.columns, "recorded_at": moment.replace(tzinfo=UTC, microsecond=999)}
+    assert verify(ledger).first_bad_seq == 1
+
+
+def test_deleted_row_is_found(ledger):
+    del ledger.entries[24]
+    report = verify(ledger)
+    assert report.first_bad_seq == 25
+    assert "missing_seq" in codes(report)
+
+
+def test_deleted_first_row_is_found(ledger):
+    del ledger.entries[0]
+    assert verify(ledger).first_bad_seq == 1
+
+
+def test_swapped_row_order_is_found(ledger):
+    e = ledger.entries
+    e[29], e[30] = e[30], e[29]
+    report = verify(ledger)
+    assert report.first_bad_seq == 30
+
+
+def test_swapped_row_contents_are_found(ledger):
+    # The seq column stays in place but the rows' contents trade places.
+    a, b = ledger.entries[29], ledger.entries[30]
+    ledger.entries[29] = dataclasses.replace(b, seq=30)
+    ledger.entries[30] = dataclasses.replace(a, seq=31)
+    report = verify(ledger)
+    assert report.first_bad_seq == 30
+    assert {"column_mismatch", "broken_link"} <= codes(report)
+
+
+def test_duplicate_seq_is_found(ledger):
+    ledger.entries.insert(41, ledger.entries[40])
+    report = verify(ledger)
+    assert report.first_bad_seq == 41
+    assert "duplicate_seq" in codes(report)
+
+
+def test_truncated_tail_is_found(ledger):
+    del ledger.entries[45:]
+    report = verify(ledger)
+    assert report.first_bad_seq == 46
+    assert codes(report) == {"truncated"}
+
+
+def test_truncated_tail_is_invisible_without_a_checkpoint_past_it():
+    # Why checkpoints exist: the chain alone cannot tell a cut tail from a short ledger.
+    ledger = make_ledger(35, sign=False, checkpoint_every=10)
+    del ledger.entries[32:]
+    assert verify(ledger).ok
+
+
+def test_rewritten_history_is_found_against_the_checkpoint(ledger):
+    def edit(doc):
+        doc["action"] = "accept_all" if doc["action"] != "accept_all" else "reject_all"
+
+    rechain_from(ledger, 24, edit)  # seq 25 rewritten, every later hash recomputed
+    report = verify(ledger)
+    assert not report.ok
+    assert "checkpoint_mismatch" in codes(report)
+    # Checkpoints at 10 and 20 still verify: the first entry no valid checkpoint vouches for.
+    assert report.first_bad_seq == 21
+
+
+def test_rewritten_history_names_the_exact_entry_with_signature_checks(ledger):
+    rechain_from(ledger, 24, lambda doc: doc.update(gpc=True))
+    report = verify(ledger, check_signatures=True)
+    assert report.first_bad_seq == 25
+    assert "bad_signature" in codes(report)
+
+
+def test_rewritten_history_with_recomputed_checkpoints_fails_their_signatures(ledger):
+    rechain_from(ledger, 24, lambda doc: doc.update(gpc=True))
+    roots = {}
+    for size in (30, 40, 50):
+        leaves = [bytes.fromhex(e.entry_hash) for e in ledger.entries[:size]]
+        roots[size] = merkle_root(leaves).hex()
+    ledger.checkpoints = [
+        dataclasses.replace(cp, root_hash=roots.get(cp.tree_size, cp.root_hash))
+        for cp in ledger.checkpoints
+    ]
+    report = verify(ledger)
+    assert "checkpoint_bad_signature" in codes(report)
+    assert report.first_bad_seq == 21
+
+
+def test_checkpoint_signed_by_an_unknown_key_is_a_problem(ledger):
+    from service.crypto.keys import generate_signing_key
+    from service.ledger.checkpoint import sign_checkpoint
+
+    cp = ledger.checkpoints[0]
+    forged = sign_checkpoint(SITE, cp.tree_size, cp.root_hash, cp.timestamp, generate_signing_key())
+    ledger.checkpoints[0] = forged
+    report = verify(ledger)
+    assert codes(report) == {"checkpoint_bad_signature"}
+    assert report.first_bad_seq == 1
+
+
+def test_checkpoint_of_another_site_is_a_problem(ledger):
+    from service.ledger.checkpoint import sign_checkpoint
+
+    cp = ledger.checkpoints[2]
+    ledger.checkpoints[2] = sign_checkpoint("other", 30, cp.root_hash, cp.timestamp, ledger.key)
+    report = verify(ledger)
+    assert codes(report) == {"checkpoint_wrong_site"}
+    assert report.first_bad_seq == 21
+
+
+def test_forged_body_with_correct_hashes_fails_its_signature(ledger):
+    # Last entry: rewriting it leaves no later link or checkpoint to break, only the signature.
+    rechain_from(ledger, 49, lambda doc: doc.update(choices={"necessary": True}))
+    ledger.checkpoints.pop()  # the checkpoint at 50 would catch it too
+    assert verify(ledger).ok
+    report = verify(ledger, check_signatures=True)
+    assert report.first_bad_seq == 50
+
+
+def test_missing_signature_is_reported_when_signatures_are_checked(ledger):
+    ledger.entries[3].signature = None
+    report = verify(ledger, check_signatures=True)
+    assert report.first_bad_seq == 4
+    assert codes(report) == {"signature_missing"}
+
+
+def test_signatures_by_a_retired_key_still_verify(tmp_path):
+    from service.crypto.keys import load_keyring_from_dir, rotate_signing_key
+
+    ledger = make_ledger(0)
+    ledger.ring = load_keyring_from_dir(tmp_path)
+    append(ledger, 5, checkpoint_every=5)
+    ledger.ring = rotate_signing_key(tmp_path)
+    append(ledger, 5, checkpoint_every=5)
+    report = verify(ledger, check_signatures=True)
+    assert report.ok, report.problems
+
+
+def test_unparseable_body_is_reported(ledger):
+    entry = ledger.entries[7]
+    entry.body = b"{not json"
+    report = verify(ledger)
+    assert report.first_bad_seq == 8
+    assert {"entry_hash_mismatch", "body_unreadable"} <= codes(report)
+
+
+def test_entry_of_another_site_is_reported(ledger):
+    doc = json.loads(ledger.entries[-1].body)
+    doc["site"] = "other"
+    ledger.entries[-1] = stored_entry(build_entry_body(**doc), ledger.key, sign=True)
+    ledger.checkpoints.pop()
+    report = verify(ledger)
+    assert codes(report) == {"wrong_site"}
+    assert report.first_bad_seq == 50
+
+
+def redact(entry: StoredEntry) -> StoredEntry:
+    return StoredEntry(
+        seq=entry.seq,
+        id=entry.id,
+        body=None,
+        entry_hash=entry.entry_hash,
+        prev_hash=entry.prev_hash,
+        kid=entry.kid,
+        redacted=True,
+    )
+
+
+def test_redacted_rows_still_verify_and_are_reported(ledger):
+    for index in (0, 9, 10, 31, 49):
+        ledger.entries[index] = redact(ledger.entries[index])
+    report = verify(ledger, check_signatures=True)
+    assert report.ok, report.problems
+    assert report.redacted_seqs == [1, 10, 11, 32, 50]
+
+
+def test_redacted_row_with_a_forged_hash_is_found(ledger):
+    ledger.entries[14] = dataclasses.replace(redact(ledger.entries[14]), entry_hash="a" * 64)
+    report = verify(ledger)
+    assert report.first_bad_seq == 16  # its successor no longer links to it
+    assert "checkpoint_mismatch" in codes(report)
+
+
+def test_row_without_body_that_is_not_redacted_is_a_problem(ledger):
+    ledger.entries[5] = dataclasses.replace(redact(ledger.entries[5]), redacted=False)
+    assert verify(ledger).first_bad_seq == 6
+
+
+def test_problems_are_capped_but_counted():
+    ledger = make_ledger(40, sign=False)
+    for entry in ledger.entries:
+        entry.entry_hash = "0" * 64
+    report = verify_ledger(ledger.entries, max_problems=5)
+    assert len(report.problems) == 5
+    assert report.problem_count == 40
+    assert report.first_bad_seq == 1
+
+
+def test_public_keys_are_required_for_checkpoints_and_signatures(ledger):
+    with pytest.raises(ValueError, match="public_keys"):
+        verify_ledger(ledger.entries, ledger.checkpoints)
+    with pytest.raises(ValueError, match="public_keys"):
+        verify_ledger(ledger.entries, check_signatures=True)
+
+
+def test_public_keys_may_be_a_mapping(ledger):
+    keys = {ledger.key.kid: ledger.key.public_key}
+    assert verify_ledger(ledger.entries, ledger.checkpoints, public_keys=keys).ok
+
+
+def test_entries_are_consumed_as_a_stream(ledger):
+    report = verify_ledger(iter(ledger.entries), ledger.checkpoints, ledger.ring.public_key)
+    assert report.ok
+    assert report.to_dict()["checked"] == 50
