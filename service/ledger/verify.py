@@ -118,6 +118,10 @@ class _Findings:
             self.items.append(Problem(seq, code, message))
 
 
+def _no_keys(kid: str) -> Ed25519PublicKey | None:
+    return None
+
+
 def _lookup(public_keys: PublicKeys | None) -> Callable[[str], Ed25519PublicKey | None] | None:
     if public_keys is None or callable(public_keys):
         return public_keys
@@ -137,9 +141,10 @@ def verify_ledger(
     required when checkpoints are given or ``check_signatures`` is set: a check we cannot do is
     an error, never a silent pass.
     """
-    lookup = _lookup(public_keys)
-    if lookup is None and (checkpoints or check_signatures):
+    maybe_lookup = _lookup(public_keys)
+    if maybe_lookup is None and (checkpoints or check_signatures):
         raise ValueError("public_keys is required to check checkpoints or signatures")
+    lookup = maybe_lookup or _no_keys
     findings = _Findings(max_problems)
     pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
     next_cp = 0
@@ -160,7 +165,7 @@ def verify_ledger(
             blame = first_problem_after_good or last_good_size + 1
             if cp.site != site and site is not None:
                 findings.add(blame, "checkpoint_wrong_site", f"checkpoint is for site {cp.site!r}")
-            elif not verify_checkpoint(cp, lookup):  # type: ignore[arg-type]
+            elif not verify_checkpoint(cp, lookup):
                 findings.add(
                     blame,
                     "checkpoint_bad_signature",
@@ -253,7 +258,7 @@ def verify_ledger(
                     if body_value != value and not _same_value(body_value, value):
                         problem(seq, "column_mismatch", f"column {name!r} differs from the body")
             if check_signatures:
-                _check_entry_signature(entry, body, lookup, problem)  # type: ignore[arg-type]
+                _check_entry_signature(entry, body, lookup, problem)
 
         if not after_gap and linked != link_stored and linked != link_computed:
             problem(seq, "broken_link", f"prev_hash does not match the entry hash of seq {seq - 1}")
@@ -267,7 +272,7 @@ def verify_ledger(
     # Valid checkpoints beyond the end prove rows were removed from the tail.
     for cp in pending[next_cp:]:
         checkpoints_checked += 1
-        if verify_checkpoint(cp, lookup):  # type: ignore[arg-type]
+        if verify_checkpoint(cp, lookup):
             findings.add(
                 last_seq + 1,
                 "truncated",
