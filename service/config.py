@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "PEPPER": None,
     "PEPPER_FILE": None,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Stated for every app: Flask-Limiter's extension object otherwise carries it over.
+    "RATELIMIT_ENABLED": True,
     # Per site, across all workers when the storage is Redis.
     "CONSENT_RATE_LIMIT": "100 per second",
     # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.

@@ -43,7 +43,7 @@ def write_transaction() -> Connection:
     On SQLite this is ``BEGIN IMMEDIATE``; on PostgreSQL it is a normal transaction and callers take
     row or advisory locks for what they serialise.
     """
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         db.session.commit()
     return db.session.connection(execution_options={IMMEDIATE: True})
 

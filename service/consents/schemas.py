@@ -14,6 +14,15 @@ LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only: "yes", 1 or "on" are refused, not guessed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PageField(fields.String):
     """A page URL reduced to origin + path: the query string and fragment never reach the ledger
     (they often carry personal data: emails, tokens, search terms)."""
@@ -43,7 +52,7 @@ class ConsentEventSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(sorted(ACTIONS)))
     choices = fields.Dict(
         keys=fields.String(validate=validate.Regexp(SLUG)),
-        values=fields.Boolean(strict=True),
+        values=StrictBoolean(),
         required=True,
         validate=validate.Length(max=50),
     )
@@ -54,7 +63,7 @@ class ConsentEventSchema(Schema):
     )
     revision = fields.String(required=True, validate=validate.Length(1, 128))
     method = fields.String(required=True, validate=validate.OneOf(sorted(METHODS)))
-    gpc = fields.Boolean(load_default=False, strict=True)
+    gpc = StrictBoolean(load_default=False)
     locale = fields.String(load_default=None, validate=validate.Regexp(LOCALE), allow_none=True)
     page = PageField(load_default=None, allow_none=True, validate=validate.Length(max=2048))
     # A site's own user id: stored only as an HMAC with the site's pepper.

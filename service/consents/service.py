@@ -121,9 +121,13 @@ def check_choices(site: Site, action: str, choices: dict[str, bool]) -> dict[str
 
 
 def current_document_refs(site_id: str) -> dict[str, dict[str, Any]]:
-    from ..documents.service import current_document_refs as refs
+    """``{kind: {version, sha256}}`` of the documents in force now: what a consent must name."""
+    from ..documents.service import current_documents
 
-    return refs(site_id)
+    return {
+        kind: {"version": version.version, "sha256": version.content_sha256}
+        for kind, version in current_documents(site_id, utcnow()).items()
+    }
 
 
 def check_documents(site_id: str, documents: dict[str, dict[str, Any]]) -> None:

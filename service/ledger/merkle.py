@@ -207,6 +207,20 @@ class MerkleAccumulator:
         self._size = 0
         self._stack: list[bytes] = []
 
+    @classmethod
+    def restore(cls, size: int, stack: Sequence[bytes]) -> MerkleAccumulator:
+        """Rebuild an accumulator from a stored ``size`` and ``stack`` (e.g. a database row)."""
+        if len(stack) != bin(size).count("1"):
+            raise ValueError("a frontier has one subtree root per 1 bit of the size")
+        acc = cls()
+        acc._size, acc._stack = size, list(stack)
+        return acc
+
+    @property
+    def stack(self) -> list[bytes]:
+        """Roots of the perfect subtrees, largest first: the state to store between appends."""
+        return list(self._stack)
+
     @property
     def size(self) -> int:
         """Number of leaves appended so far."""

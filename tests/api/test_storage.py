@@ -28,10 +28,7 @@ def test_upgrade_from_empty_database_and_downgrade_to_base(backend, tmp_path):
 
     from service import create_app
 
-    if backend.name == "sqlite":
-        url = f"sqlite:///{tmp_path}/fresh.db"
-    else:
-        url = backend.database_url
+    url = f"sqlite:///{tmp_path}/fresh.db" if backend.name == "sqlite" else backend.database_url
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url})
     with app.app_context():
         downgrade(revision="base")

@@ -5,7 +5,6 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from ledger_helpers import entry_fields
 
 from service.crypto.keys import generate_signing_key
 from service.ledger.canonical import parse_canonical
@@ -20,6 +19,7 @@ from service.ledger.chain import (
     parse_timestamp,
     user_ref,
 )
+from tests.unit.ledger_helpers import entry_fields
 
 KEY = generate_signing_key()
 
