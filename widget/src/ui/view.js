@@ -19,7 +19,7 @@ function mount(dir) {
     } catch {
       // very old browser: unstyled but working
     }
-    document.body.prepend(host); // first in tab order; position:fixed, so no layout shift
+    (document.body || document.documentElement).prepend(host); // first in tab order; fixed: no layout shift
   }
   return root;
 }
