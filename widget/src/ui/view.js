@@ -1,0 +1,157 @@
+// The banner (first layer, non-modal) and the preferences dialog (modal), in one shadow root.
+import { focusables, h, safeUrl } from './dom.js';
+import CSS from './styles.css';
+
+let root;
+let banner;
+let overlay;
+let returnTo;
+
+function mount(dir) {
+  if (!root) {
+    const host = h('div', { id: 'consentry', dir });
+    root = host.attachShadow({ mode: 'open' });
+    try {
+      // Constructable stylesheet: no <style> element, no style attribute, so `style-src 'self'` holds.
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      // very old browser: unstyled but working
+    }
+    (document.body || document.documentElement).prepend(host); // first in tab order; fixed: no layout shift
+  }
+  return root;
+}
+
+const button = (label, onclick) => h('button', { type: 'button', onclick }, label);
+
+const policyLink = (doc, href) =>
+  h('a', { href: safeUrl(href), target: '_blank', rel: 'noopener' }, doc.title);
+
+/**
+ * Show the first layer. `changed`: documents to name as changed. `onChoice(action)` for the
+ * buttons; `onSettings(button)` for Settings. `focus`: move focus in (when opened on request).
+ */
+export function showBanner({ config, texts, changed, onChoice, onSettings, focus }) {
+  hideBanner();
+  const notice = config.mode === 'notice';
+  const links = config.documents.filter((d) => safeUrl(d.url)).map((d) => policyLink(d, d.url));
+  banner = h(
+    'div',
+    { class: 'b', role: 'dialog', 'aria-labelledby': 'ct', 'aria-describedby': 'cd', },
+    h('h2', { id: 'ct' }, texts.title),
+    h('p', { id: 'cd' }, texts.description),
+    changed.length > 0 && [
+      h('p', null, texts.changed),
+      h(
+        'ul',
+        null,
+        changed.map((d) => h('li', null, policyLink(d, d.diff_url || d.url), d.summary ? `: ${d.summary}` : '')),
+      ),
+    ],
+    links.length > 0 && h('p', null, links.flatMap((a, i) => (i ? [' · ', a] : [a]))),
+    h(
+      'div',
+      { class: 'k' },
+      notice
+        ? button(texts.agree, () => onChoice('acknowledge'))
+        : [
+            button(texts.accept_all, () => onChoice('accept_all')),
+            button(texts.reject_all, () => onChoice('reject_all')),
+            button(texts.settings, (e) => onSettings(e.currentTarget)),
+          ],
+    ),
+  );
+  mount(config.dir).append(banner);
+  if (focus) banner.querySelector('button').focus();
+}
+
+export function hideBanner() {
+  if (banner) banner.remove();
+  banner = null;
+}
+
+/**
+ * Show the modal preferences dialog. `choices`: current {category: bool}; `gpc`: the GPC
+ * signal is honoured (sale/sharing switches locked off). `onSave(choices)`; `opener` gets
+ * focus back on close.
+ */
+export function showPreferences({ config, texts, choices, gpc, onSave, opener }) {
+  closePreferences();
+  returnTo = opener;
+  const boxes = {};
+  const rows = config.categories.map((c) => {
+    const locked = c.required || (gpc && c.sale_or_sharing);
+    boxes[c.id] = h('input', {
+      type: 'checkbox',
+      role: 'switch',
+      checked: c.required || (!locked && choices[c.id]),
+      disabled: locked,
+    });
+    const cookies = c.cookies || [];
+    return h(
+      'div',
+      { class: 'c' },
+      h('label', null, boxes[c.id], c.title, c.required && h('small', null, texts.required)),
+      c.description && h('p', null, c.description),
+      cookies.length > 0 &&
+        h(
+          'details',
+          null,
+          h('summary', null, `${texts.cookies} (${cookies.length})`),
+          h(
+            'ul',
+            null,
+            cookies.map((k) =>
+              h('li', null, h('b', null, k.name), [k.provider, k.duration, k.purpose].filter(Boolean).map((x) => ` · ${x}`)),
+            ),
+          ),
+        ),
+    );
+  });
+  const dialog = h(
+    'div',
+    {
+      class: 'p',
+      role: 'dialog',
+      'aria-modal': 'true',
+      'aria-labelledby': 'pt',
+      tabindex: '-1',
+      onkeydown: (e) => {
+        if (e.key === 'Escape') closePreferences();
+        if (e.key !== 'Tab') return;
+        const list = focusables(dialog);
+        const active = root.activeElement;
+        const edge = e.shiftKey ? active === list[0] || active === dialog : active === list[list.length - 1];
+        if (edge) {
+          e.preventDefault();
+          (e.shiftKey ? list[list.length - 1] : list[0]).focus();
+        }
+      },
+    },
+    h('h2', { id: 'pt' }, texts.settings),
+    gpc && h('p', null, texts.gpc_honoured),
+    rows,
+    h(
+      'div',
+      { class: 'k' },
+      button(texts.save, () => {
+        const picked = {};
+        for (const id in boxes) picked[id] = boxes[id].checked;
+        onSave(picked);
+      }),
+      button(texts.close, closePreferences),
+    ),
+  );
+  overlay = h('div', { class: 'o' }, dialog);
+  mount(config.dir).append(overlay);
+  dialog.focus();
+}
+
+export function closePreferences() {
+  if (!overlay) return;
+  overlay.remove();
+  overlay = null;
+  if (returnTo && returnTo.isConnected) returnTo.focus();
+}
