@@ -53,4 +53,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_models() -> None:
     """Import every model so that metadata (and Alembic) sees all tables."""
     from .auth import models as _auth  # noqa: F401
+    from .documents import models as _documents  # noqa: F401
     from .sites import models as _sites  # noqa: F401
