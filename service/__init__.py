@@ -31,11 +31,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cors.init_app(app)
 
     _register_models()
+    from .documents.views import blp as documents_blp
+    from .pages.policy import bp as policy_pages_bp
     from .pages.views import bp as pages_bp
     from .sites.views import blp as sites_blp
 
     api.register_blueprint(sites_blp)
+    api.register_blueprint(documents_blp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(policy_pages_bp)
 
     from flask_swagger_ui import get_swaggerui_blueprint
 
