@@ -121,7 +121,7 @@ def test_safe_links_survive_with_rel_noopener():
     html = render_markdown(
         "[us](https://news.example.com/about) and [mail](mailto:dpo@example.com)"
     )
-    assert 'href="https://news.example.com/a"' in html
+    assert 'href="https://news.example.com/about"' in html
     assert 'href="mailto:dpo@example.com"' in html
     assert html.count('rel="noopener noreferrer"') == 2
 
