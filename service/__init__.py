@@ -34,13 +34,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_models()
     from .consents.views import blp as consents_blp
     from .consents.views import jwks
+    from .documents.views import blp as documents_blp
+    from .pages.policy import bp as policy_pages_bp
     from .pages.views import bp as pages_bp
     from .sites.views import blp as sites_blp
 
     api.register_blueprint(sites_blp)
+    api.register_blueprint(documents_blp)
     api.register_blueprint(consents_blp)
     app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(policy_pages_bp)
 
     from flask_swagger_ui import get_swaggerui_blueprint
 
@@ -59,4 +63,5 @@ def _register_models() -> None:
     """Import every model so that metadata (and Alembic) sees all tables."""
     from .auth import models as _auth  # noqa: F401
     from .consents import models as _consents  # noqa: F401
+    from .documents import models as _documents  # noqa: F401
     from .sites import models as _sites  # noqa: F401

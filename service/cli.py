@@ -9,6 +9,8 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from .auth import service as auth_service
 
+POLICY_KINDS = ("privacy", "terms", "cookies")
+
 
 def main() -> None:
     from . import create_app
@@ -82,12 +84,19 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     admin_key_file = seed_demo(f"http://{host}:{port}")
     click.echo(f"Demo site 'news-example' ready. Admin API key in {admin_key_file}")
     click.echo(f"Open http://{host}:{port}/demo  (API docs: http://{host}:{port}/api/docs)")
+    click.echo(
+        "Policies: "
+        + "  ".join(f"http://{host}:{port}/p/news-example/{kind}" for kind in POLICY_KINDS)
+    )
     if not no_serve:
         current_app.run(host=host, port=port, debug=False, load_dotenv=False)
 
 
 def init_app(app: Flask) -> None:
+    from .documents.cli import documents_cli
+
     app.cli.add_command(keys_cli)
+    app.cli.add_command(documents_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(ledger_cli)
 

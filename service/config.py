@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "DATABASE_URL": None,  # None: SQLite file consentry.db in the instance folder
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # Document drafts carry whole policies in several languages.
+    "DOCUMENT_MAX_CONTENT_LENGTH": 512 * 1024,
     "SECRET_KEY": None,
     "SECRET_KEY_FILE": None,
     # Former secret keys, newest first, still accepted when verifying tokens (rotation).

@@ -7,7 +7,7 @@ allowed for the ``site`` in the URL, and ``Vary: Origin`` always.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 from .extensions import db
 from .sites.models import Site
@@ -36,7 +36,8 @@ def add_cors_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
     if not origin:
         return response
-    site = db.session.get(Site, site_id)
+    # A view that already loaded the site (the cached banner config) leaves it in g.cors_site.
+    site = g.get("cors_site") or db.session.get(Site, site_id)
     if site is None or not origin_allowed(site, origin):
         return response
     response.headers["Access-Control-Allow-Origin"] = origin

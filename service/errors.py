@@ -68,6 +68,11 @@ class Unprocessable(DomainError):
     code = "validation_failed"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
@@ -115,7 +120,7 @@ def _message_for(error: HTTPException, status: int) -> str:
     if status == 400 and getattr(error, "data", None):
         return "The request body is not valid JSON."
     if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length
         return f"The request body is larger than {limit} bytes."
     return error.description or error.name
 
@@ -154,7 +159,12 @@ def handle_unexpected(error: Exception) -> Response:
 def check_request_body() -> None:
     """Before auth and parsing: refuse a body that is too large (413) or in a media type the
     endpoint does not read (415)."""
+    view = current_app.view_functions.get(request.endpoint or "")
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit_key = getattr(view, "body_limit_key", None)
+    if limit_key is not None:
+        limit = current_app.config[limit_key]
+        request.max_content_length = limit  # Flask enforces it again while reading the body
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()
     if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
@@ -162,7 +172,6 @@ def check_request_body() -> None:
     if not request.content_length and request.content_length is not None:
         return
     allowed = {"application/json"}
-    view = current_app.view_functions.get(request.endpoint or "")
     allowed |= set(getattr(view, "extra_media_types", ()))
     if request.mimetype and request.mimetype not in allowed:
         raise UnsupportedMediaType(
@@ -175,6 +184,17 @@ def accepts_media_types(*media_types: str):
 
     def mark(view):
         view.extra_media_types = media_types
+        return view
+
+    return mark
+
+
+def accepts_body_up_to(config_key: str):
+    """Mark a view as reading bodies up to ``app.config[config_key]`` bytes instead of the
+    global ``MAX_CONTENT_LENGTH`` (policy texts are longer than API calls)."""
+
+    def mark(view):
+        view.body_limit_key = config_key
         return view
 
     return mark

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..documents.schemas import DocumentRefSchema
 from ..ledger.chain import ACTIONS, METHODS
 
 SUBJECT = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
@@ -37,11 +38,6 @@ class PageField(fields.String):
             raise ValidationError("Give an http(s) URL.")
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
         return urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
-
-
-class DocumentRefSchema(Schema):
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
-    sha256 = fields.String(required=True, validate=validate.Regexp(HEX64))
 
 
 class ConsentEventSchema(Schema):

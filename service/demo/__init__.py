@@ -8,11 +8,15 @@ from flask import current_app
 
 from ..auth import service as auth_service
 from ..auth.service import SCOPES
+from ..documents import service as documents_service
+from ..documents.cli import split_title
 from ..extensions import db
 from ..sites import service as sites_service
 from ..sites.models import Site
 
 DEMO_SITE = "news-example"
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+DEMO_DOCUMENTS = ("privacy", "terms", "cookies", "banner")
 
 DEMO_CATEGORIES = [
     {
@@ -70,7 +74,8 @@ DEMO_CATEGORIES = [
 
 
 def seed_demo(base_url: str) -> Path:
-    """Create the demo site and an all-scope admin key once; return the key file's path."""
+    """Create the demo site, its policies (version 1 each) and an all-scope admin key once;
+    return the key file's path."""
     origins = sorted({base_url, base_url.replace("127.0.0.1", "localhost")})
     if db.session.get(Site, DEMO_SITE) is None:
         sites_service.create_site(
@@ -81,6 +86,12 @@ def seed_demo(base_url: str) -> Path:
                 "categories": DEMO_CATEGORIES,
                 "consent_mode": {"enabled": True, **sites_service.DEFAULT_CONSENT_MODE},
             }
+        )
+    for kind in DEMO_DOCUMENTS:
+        title, body = split_title((POLICY_DIR / f"{kind}.md").read_text(encoding="utf-8"))
+        # Idempotent: the same text is never published twice.
+        documents_service.publish_text(
+            DEMO_SITE, kind, {"en": {"title": title, "body": body}}, summary="First version"
         )
     key_file = Path(current_app.instance_path) / "demo-admin-key"
     if not key_file.exists():

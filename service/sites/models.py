@@ -27,6 +27,9 @@ class Site(db.Model):
     consent_mode: Mapped[dict[str, Any]]
     # Where the banner links for each document kind, when the site hosts its own pages.
     policy_urls: Mapped[dict[str, Any]]
+    # Bumped in the same transaction as any change to the site or its documents: caches of
+    # derived data (the banner config) compare it with one cheap query.
+    config_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

@@ -88,6 +88,7 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     check_consistency(merged)
     for name, value in changes.items():
         setattr(site, name, value)
+    bump_config_version(site)
     db.session.commit()
     return site
 
@@ -102,6 +103,11 @@ def check_consistency(data: dict[str, Any]) -> None:
             "Consent Mode maps to categories the site does not have.",
             {"fields": {"consent_mode": {"mapping": [f"Unknown categories: {unknown}"]}}},
         )
+
+
+def bump_config_version(site: Site) -> None:
+    """Mark the site's derived data stale; an SQL increment, so concurrent bumps never merge."""
+    site.config_version = Site.config_version + 1
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:

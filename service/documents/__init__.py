@@ -1,0 +1,1 @@
+"""Versioned legal documents: drafts, immutable published versions, diffs and the banner config."""

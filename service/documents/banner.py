@@ -1,0 +1,212 @@
+"""The banner config: everything the widget shows, in one response, and its ``revision``.
+
+Built from the site, its current documents and the built-in labels, then cached per process.
+Each request validates a cached entry with one query of ``sites.config_version`` (bumped in the
+same transaction as any change to the site or its documents, so every worker process sees it)
+and an entry expires by itself when the site's next scheduled version takes effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import bindparam, select
+
+from ..extensions import db
+from ..sites.models import Site
+from ..sites.service import get_site, site_not_found
+from ..timeutil import isoformat, utcnow
+from . import service
+from .content import canonical_json
+from .locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, default_banner_texts, direction, match_locale
+from .models import DocumentVersion
+
+POLICY_KINDS = ("privacy", "terms", "cookies")
+CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=600"
+CATEGORY_KEYS = ("id", "title", "description", "required", "sale_or_sharing")
+COOKIE_KEYS = ("name", "provider", "duration", "purpose")
+
+
+@dataclass(frozen=True)
+class SiteOrigins:
+    """What CORS needs of a site, kept with a cached entry so a hit costs no second query."""
+
+    id: str
+    allowed_origins: list[str]
+
+
+@dataclass(frozen=True)
+class BannerEntry:
+    config_version: int
+    expires_at: datetime | None  # the next scheduled effective_at of the site
+    revision: str
+    body: bytes  # the JSON response, serialised once
+    site: SiteOrigins
+
+
+class BannerCache:
+    """A small per-process LRU of serialised banner configs, keyed by (site, locale, base URL)."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._entries: OrderedDict[tuple[str, str, str], BannerEntry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: tuple[str, str, str], config_version: int, now: datetime):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.config_version != config_version or (
+                entry.expires_at is not None and now >= entry.expires_at
+            ):
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[str, str, str], entry: BannerEntry) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def banner_cache(app: Flask | None = None) -> BannerCache:
+    app = app or current_app
+    return app.extensions.setdefault("consentry_banner_cache", BannerCache())
+
+
+_CONFIG_VERSION = select(Site.config_version).where(Site.id == bindparam("site_id"))
+
+
+def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
+    """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
+    config_version = db.session.execute(_CONFIG_VERSION, {"site_id": site_id}).scalar()
+    if config_version is None:
+        raise site_not_found(site_id)
+    cache = banner_cache()
+    key = (site_id, (locale or "").lower(), base_url)
+    now = utcnow()
+    entry = cache.get(key, config_version, now)
+    if entry is None:
+        entry = build_entry(site_id, locale, base_url, now)
+        cache.put(key, entry)
+    return entry
+
+
+def build_entry(site_id: str, locale: str | None, base_url: str, now: datetime) -> BannerEntry:
+    site = get_site(site_id)
+    # Read the version first: data read after it is at least as new, so a racing change can
+    # only make this entry look older than it is (and be rebuilt), never newer.
+    config_version = site.config_version
+    config = build_banner_config(site, locale, base_url, now)
+    return BannerEntry(
+        config_version=config_version,
+        expires_at=service.next_scheduled_at(site_id, now),
+        revision=config["revision"],
+        body=canonical_json(config),
+        site=SiteOrigins(site.id, list(site.allowed_origins)),
+    )
+
+
+def build_banner_config(
+    site: Site, requested: str | None, base_url: str, now: datetime
+) -> dict[str, Any]:
+    """The config as the widget protocol describes it; ``revision`` hashes all of the rest."""
+    documents = service.current_documents(site.id, now)
+    banner = documents.get("banner")
+    if banner is not None:
+        fallback = (
+            site.default_locale if site.default_locale in banner.texts else banner.default_locale
+        )
+        locale = match_locale(requested, banner.texts, fallback)
+        entry = banner.texts[locale]
+        overrides = {
+            "title": entry["title"],
+            "description": entry["body"],
+            **entry.get("labels", {}),
+        }
+    else:
+        locale = match_locale(requested, DEFAULT_BANNER_TEXTS, site.default_locale)
+        overrides = {}
+    texts = default_banner_texts(locale) | overrides
+    material = service.last_material_versions(site.id, now)
+    config: dict[str, Any] = {
+        "site": site.id,
+        "mode": site.mode,
+        "locale": locale,
+        "dir": direction(locale),
+        "texts": {key: texts[key] for key in ("title", "description", *LABEL_KEYS)},
+        "categories": [_category(category) for category in site.categories],
+        "documents": [
+            _document(site, documents[kind], requested or locale, material, base_url)
+            for kind in POLICY_KINDS
+            if kind in documents
+        ],
+        "banner_document": (
+            {"version": banner.version, "sha256": banner.content_sha256} if banner else None
+        ),
+        "gpc": {"honour": site.honour_gpc},
+        "consent_mode": {
+            "enabled": bool(site.consent_mode.get("enabled")),
+            "mapping": site.consent_mode.get("mapping", {}),
+        },
+        "consent_lifetime_days": site.consent_lifetime_days,
+    }
+    config["revision"] = hashlib.sha256(canonical_json(config)).hexdigest()
+    return config
+
+
+def _category(category: dict[str, Any]) -> dict[str, Any]:
+    shaped = {
+        key: category.get(key, False if key in ("required", "sale_or_sharing") else "")
+        for key in CATEGORY_KEYS
+    }
+    shaped["cookies"] = [
+        {key: cookie.get(key, "") for key in COOKIE_KEYS} for cookie in category.get("cookies", [])
+    ]
+    return shaped
+
+
+def hosted_url(base_url: str, site_id: str, kind: str, version: int | None = None) -> str:
+    url = f"{base_url}/p/{site_id}/{kind}"
+    return url if version is None else f"{url}/v/{version}"
+
+
+def _document(
+    site: Site,
+    doc: DocumentVersion,
+    locale: str,
+    material: dict[str, int],
+    base_url: str,
+) -> dict[str, Any]:
+    text = doc.texts[match_locale(locale, doc.texts, doc.default_locale)]
+    return {
+        "kind": doc.kind,
+        "version": doc.version,
+        "sha256": doc.content_sha256,
+        "title": text["title"],
+        "url": site.policy_urls.get(doc.kind) or hosted_url(base_url, site.id, doc.kind),
+        "material": doc.material,
+        "last_material_version": material.get(doc.kind, 1),
+        "summary": doc.summary,
+        "published_at": isoformat(doc.published_at),
+        "effective_at": isoformat(doc.effective_at),
+        "diff_url": (
+            hosted_url(base_url, site.id, doc.kind, doc.version) + "#changes"
+            if doc.version > 1
+            else None
+        ),
+    }

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..sites.schemas import LOCALE
+from ..timeutil import isoformat
+from .locales import LABEL_KEYS, MAX_LOCALE_LENGTH
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """Read: an ISO 8601 date-time with an offset. Written: UTC with ``Z``, like every timestamp."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else isoformat(value)
+
+
+class LocaleTextSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    body = fields.String(required=True, validate=validate.Length(min=1))
+    # Banner only: overrides of the built-in button labels for this locale.
+    labels = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LABEL_KEYS)),
+        values=fields.String(validate=validate.Length(1, 300)),
+    )
+
+
+def _texts_field(**kwargs) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(
+            validate=[validate.Length(2, MAX_LOCALE_LENGTH), validate.Regexp(LOCALE)]
+        ),
+        values=fields.Nested(LocaleTextSchema),
+        validate=validate.Length(1, 50),
+        **kwargs,
+    )
+
+
+class DraftCreateSchema(Schema):
+    texts = _texts_field(required=True)
+    # The fallback locale of this version; default: the site's default locale.
+    default_locale = fields.String(validate=validate.Regexp(LOCALE))
+
+
+class DraftUpdateSchema(Schema):
+    texts = _texts_field()
+    default_locale = fields.String(validate=validate.Regexp(LOCALE))
+
+
+class PublishSchema(Schema):
+    # True: visitors who agreed to an earlier version must agree again.
+    material = fields.Boolean(load_default=False)
+    summary = fields.String(load_default="", validate=validate.Length(max=1000))
+    # Default: now. A future date schedules the version; it becomes current at that moment.
+    effective_at = UtcDateTime(load_default=None, default_timezone=None)
+
+
+class LocaleQuerySchema(Schema):
+    locale = fields.String(
+        validate=[validate.Length(max=MAX_LOCALE_LENGTH), validate.Regexp(LOCALE)]
+    )
+
+
+class DiffQuerySchema(LocaleQuerySchema):
+    against = fields.Integer(validate=validate.Range(min=1))
+
+
+class VersionSummarySchema(Schema):
+    """A version without its texts (listings)."""
+
+    kind = fields.String(attribute="document.kind")
+    version = fields.Integer(attribute="document.version")
+    status = fields.String()
+    current = fields.Boolean()
+    content_sha256 = fields.String(attribute="document.content_sha256")
+    material = fields.Boolean(attribute="document.material")
+    summary = fields.String(attribute="document.summary")
+    default_locale = fields.String(attribute="document.default_locale")
+    locales = fields.Function(lambda state: sorted(state.document.texts))
+    effective_at = UtcDateTime(attribute="document.effective_at")
+    published_at = UtcDateTime(attribute="document.published_at")
+
+
+class VersionListSchema(Schema):
+    items = fields.List(fields.Nested(VersionSummarySchema), required=True)
+
+
+class VersionSchema(VersionSummarySchema):
+    """A version with all its texts (Markdown sources) and, in the best matching locale, its
+    title, body and sanitised HTML."""
+
+    texts = fields.Dict(attribute="document.texts")
+    created_at = UtcDateTime(attribute="document.created_at")
+    updated_at = UtcDateTime(attribute="document.updated_at")
+    locale = fields.String()
+    title = fields.String()
+    body = fields.String()
+    html = fields.String()
+    url = fields.String()
+
+
+class ChangeSchema(Schema):
+    op = fields.String(validate=validate.OneOf(["added", "removed", "changed"]))
+    before = fields.List(fields.String())
+    after = fields.List(fields.String())
+
+
+class BeforeAfterSchema(Schema):
+    before = fields.String()
+    after = fields.String()
+
+
+class DiffSchema(Schema):
+    site = fields.String()
+    kind = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    locale = fields.String()
+    title = fields.Nested(BeforeAfterSchema)
+    changes = fields.List(fields.Nested(ChangeSchema))
+    html = fields.String()
+
+
+class BannerTextsSchema(Schema):
+    title = fields.String()
+    description = fields.String()
+    accept_all = fields.String()
+    reject_all = fields.String()
+    settings = fields.String()
+    save = fields.String()
+    agree = fields.String()
+    close = fields.String()
+    changed = fields.String()
+    gpc_honoured = fields.String()
+    required = fields.String()
+    cookies = fields.String()
+
+
+class BannerCookieSchema(Schema):
+    name = fields.String()
+    provider = fields.String()
+    duration = fields.String()
+    purpose = fields.String()
+
+
+class BannerCategorySchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    required = fields.Boolean()
+    sale_or_sharing = fields.Boolean()
+    cookies = fields.List(fields.Nested(BannerCookieSchema))
+
+
+class BannerDocumentSchema(Schema):
+    kind = fields.String()
+    version = fields.Integer()
+    sha256 = fields.String()
+    title = fields.String()
+    url = fields.String()
+    material = fields.Boolean()
+    last_material_version = fields.Integer()
+    summary = fields.String()
+    published_at = fields.String()
+    effective_at = fields.String()
+    diff_url = fields.String(allow_none=True)
+
+
+class DocumentRefSchema(Schema):
+    """A pointer to one exact published text: what a consent names and the banner shows."""
+
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class BannerConfigSchema(Schema):
+    """The banner config (docs/widget-protocol.md); served pre-serialised from a cache."""
+
+    site = fields.String()
+    mode = fields.String()
+    locale = fields.String()
+    dir = fields.String()
+    texts = fields.Nested(BannerTextsSchema)
+    categories = fields.List(fields.Nested(BannerCategorySchema))
+    documents = fields.List(fields.Nested(BannerDocumentSchema))
+    banner_document = fields.Nested(DocumentRefSchema, allow_none=True)
+    gpc = fields.Dict()
+    consent_mode = fields.Dict()
+    consent_lifetime_days = fields.Integer()
+    revision = fields.String()

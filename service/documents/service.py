@@ -1,0 +1,406 @@
+"""Document rules: drafts are edited freely; a published version is never changed or deleted.
+
+"Current" is derived, never stored: the published version with the highest number whose
+``effective_at`` has passed. A version published for a future date therefore becomes current at
+that moment with no job to run, and "superseded" is simply "published, effective, not current".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
+from ..extensions import db
+from ..sites.models import Site
+from ..sites.service import bump_config_version, get_site
+from ..timeutil import as_utc, utcnow
+from .content import canonical_json, content_sha256, normalise_texts, render_markdown
+from .diff import diff_blocks
+from .locales import LABEL_KEYS, is_valid_locale, match_locale
+from .models import DRAFT, KINDS, PUBLISHED, DocumentVersion
+
+# A publication may not be backdated: consents already given never pointed at it.
+BACKDATE_TOLERANCE = timedelta(minutes=5)
+KIND_TITLES = {
+    "privacy": "Privacy Policy",
+    "terms": "Terms of Use",
+    "cookies": "Cookie Policy",
+    "banner": "Banner",
+}
+
+
+@dataclass(frozen=True)
+class VersionState:
+    """A version with the status derived at read time."""
+
+    document: DocumentVersion
+    status: str  # draft | scheduled | published (current) | superseded
+    current: bool
+
+
+@dataclass(frozen=True)
+class LocalisedVersion:
+    """A version with its texts in one locale, rendered to sanitised HTML."""
+
+    document: DocumentVersion
+    status: str
+    current: bool
+    locale: str
+    title: str
+    body: str
+    html: str
+    url: str
+
+
+def localised(state: VersionState, locale: str | None, base_url: str) -> LocalisedVersion:
+    """``state`` in the best locale for ``locale`` (exact, language, then the default)."""
+    doc = state.document
+    chosen = match_locale(check_locale(locale), doc.texts, doc.default_locale)
+    text = doc.texts[chosen]
+    return LocalisedVersion(
+        doc,
+        state.status,
+        state.current,
+        chosen,
+        text["title"],
+        text["body"],
+        render_markdown(text["body"]),
+        f"{base_url}/p/{doc.site_id}/{doc.kind}/v/{doc.version}",
+    )
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise NotFound(f"No document kind '{kind}'; the kinds are {', '.join(KINDS)}.")
+    return kind
+
+
+def check_locale(locale: str | None) -> str | None:
+    """``None`` or a well-formed locale; anything else is a 422."""
+    if locale is not None and not is_valid_locale(locale):
+        raise Unprocessable(
+            "The locale is not a valid language tag (e.g. 'en', 'fr-CA').",
+            {"fields": {"locale": ["Not a valid language tag."]}},
+        )
+    return locale
+
+
+def _site_and_kind(site_id: str, kind: str) -> Site:
+    site = get_site(site_id)
+    check_kind(kind)
+    return site
+
+
+def _versions_query(site_id: str, kind: str):
+    return db.select(DocumentVersion).where(
+        DocumentVersion.site_id == site_id, DocumentVersion.kind == kind
+    )
+
+
+def _effective(now: datetime):
+    return (DocumentVersion.status == PUBLISHED) & (DocumentVersion.effective_at <= now)
+
+
+def current_version(site_id: str, kind: str, now: datetime | None = None) -> DocumentVersion | None:
+    """The published version in force at ``now`` (default: now), or None."""
+    query = (
+        _versions_query(site_id, kind)
+        .where(_effective(now or utcnow()))
+        .order_by(DocumentVersion.version.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def current_documents(site_id: str, now: datetime) -> dict[str, DocumentVersion]:
+    """The current version of every kind of the site, in one query."""
+    rows = db.session.execute(
+        db.select(DocumentVersion)
+        .where(DocumentVersion.site_id == site_id, _effective(now))
+        .order_by(DocumentVersion.kind, DocumentVersion.version.desc())
+    ).scalars()
+    current: dict[str, DocumentVersion] = {}
+    for row in rows:
+        current.setdefault(row.kind, row)
+    return current
+
+
+def last_material_versions(site_id: str, now: datetime) -> dict[str, int]:
+    """Per kind, the newest published-and-effective version marked material."""
+    rows = db.session.execute(
+        db.select(DocumentVersion.kind, func.max(DocumentVersion.version))
+        .where(DocumentVersion.site_id == site_id, _effective(now), DocumentVersion.material)
+        .group_by(DocumentVersion.kind)
+    )
+    return {kind: version for kind, version in rows}
+
+
+def next_scheduled_at(site_id: str, now: datetime) -> datetime | None:
+    """When the next published-but-not-yet-effective version of the site takes effect."""
+    value = db.session.execute(
+        db.select(func.min(DocumentVersion.effective_at)).where(
+            DocumentVersion.site_id == site_id,
+            DocumentVersion.status == PUBLISHED,
+            DocumentVersion.effective_at > now,
+        )
+    ).scalar_one_or_none()
+    return as_utc(value) if value is not None else None
+
+
+def _with_states(versions: list[DocumentVersion], current: int | None, now: datetime):
+    states = []
+    for doc in versions:
+        if doc.status == DRAFT:
+            status = DRAFT
+        elif as_utc(doc.effective_at) > now:
+            status = "scheduled"
+        elif doc.version == current:
+            status = PUBLISHED
+        else:
+            status = "superseded"
+        states.append(VersionState(doc, status, doc.version == current))
+    return states
+
+
+def list_versions(site_id: str, kind: str, include_drafts: bool = False) -> list[VersionState]:
+    """All versions of a document, newest first; drafts only for admins."""
+    _site_and_kind(site_id, kind)
+    query = _versions_query(site_id, kind).order_by(DocumentVersion.version.desc())
+    if not include_drafts:
+        query = query.where(DocumentVersion.status == PUBLISHED)
+    versions = list(db.session.execute(query).scalars())
+    now = utcnow()
+    current = current_version(site_id, kind, now)
+    return _with_states(versions, current.version if current else None, now)
+
+
+def get_version(
+    site_id: str, kind: str, version: int, include_drafts: bool = False
+) -> VersionState:
+    _site_and_kind(site_id, kind)
+    doc = db.session.execute(
+        _versions_query(site_id, kind).where(DocumentVersion.version == version)
+    ).scalar_one_or_none()
+    if doc is None or (doc.status == DRAFT and not include_drafts):
+        raise NotFound(f"No version {version} of the {kind} document of site '{site_id}'.")
+    now = utcnow()
+    current = current_version(site_id, kind, now)
+    return _with_states([doc], current.version if current else None, now)[0]
+
+
+def get_current(site_id: str, kind: str) -> VersionState:
+    _site_and_kind(site_id, kind)
+    now = utcnow()
+    doc = current_version(site_id, kind, now)
+    if doc is None:
+        raise NotFound(f"Site '{site_id}' has no published {kind} document yet.")
+    return VersionState(doc, PUBLISHED, True)
+
+
+def check_texts(kind: str, texts: dict[str, Any], default_locale: str) -> dict[str, Any]:
+    """Normalised texts, or a 422 naming what is wrong (a 413 when they are too long)."""
+    problems: dict[str, Any] = {}
+    if not texts:
+        problems["texts"] = ["Give the text of at least one locale."]
+    for locale, entry in texts.items():
+        if not is_valid_locale(locale):
+            problems[locale] = ["Not a valid language tag."]
+        elif kind != "banner" and entry.get("labels"):
+            problems[locale] = ["Only the banner document has labels."]
+        elif set(entry.get("labels") or {}) - set(LABEL_KEYS):
+            problems[locale] = [f"Unknown labels; the labels are {', '.join(LABEL_KEYS)}."]
+    if texts and default_locale not in texts:
+        problems["default_locale"] = [f"The texts have no '{default_locale}' (default) locale."]
+    if problems:
+        raise Unprocessable("The document texts are not valid.", {"fields": problems})
+    texts = normalise_texts({locale: _drop_empty_labels(entry) for locale, entry in texts.items()})
+    empty = {
+        locale: [f"The {name} is empty."]
+        for locale, entry in texts.items()
+        for name in ("title", "body")
+        if not entry.get(name)
+    }
+    if empty:
+        raise Unprocessable("The document texts are not valid.", {"fields": {"texts": empty}})
+    limit = current_app.config["DOCUMENT_MAX_CONTENT_LENGTH"]
+    if len(canonical_json(texts)) > limit:
+        raise PayloadTooLarge(f"The document texts are larger than {limit} bytes.")
+    return texts
+
+
+def _drop_empty_labels(entry: dict[str, Any]) -> dict[str, Any]:
+    entry = dict(entry)
+    if not entry.get("labels"):
+        entry.pop("labels", None)
+    return entry
+
+
+def create_draft(
+    site_id: str, kind: str, texts: dict[str, Any], default_locale: str | None = None
+) -> VersionState:
+    """A new draft with the next version number."""
+    site = _site_and_kind(site_id, kind)
+    default_locale = default_locale or site.default_locale
+    texts = check_texts(kind, texts, default_locale)
+    latest = db.session.execute(
+        db.select(func.max(DocumentVersion.version)).where(
+            DocumentVersion.site_id == site_id, DocumentVersion.kind == kind
+        )
+    ).scalar_one_or_none()
+    doc = DocumentVersion(
+        site_id=site_id,
+        kind=kind,
+        version=(latest or 0) + 1,
+        texts=texts,
+        default_locale=default_locale,
+        content_sha256=content_sha256(kind, texts),
+        status=DRAFT,
+    )
+    db.session.add(doc)
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # another draft took the number at the same moment
+        db.session.rollback()
+        raise Conflict("Another version was created at the same time; try again.") from error
+    return VersionState(doc, DRAFT, False)
+
+
+def _draft_for_change(site_id: str, kind: str, version: int, action: str) -> DocumentVersion:
+    doc = get_version(site_id, kind, version, include_drafts=True).document
+    if doc.status != DRAFT:
+        raise Conflict(
+            f"Version {version} of the {kind} document is published: it can never be {action}. "
+            "Create a new version instead.",
+            {"version": version, "status": PUBLISHED},
+        )
+    return doc
+
+
+def update_draft(site_id: str, kind: str, version: int, changes: dict[str, Any]) -> VersionState:
+    """Change a draft's texts or default locale; a published version answers 409."""
+    doc = _draft_for_change(site_id, kind, version, "changed")
+    default_locale = changes.get("default_locale", doc.default_locale)
+    texts = check_texts(kind, changes.get("texts", doc.texts), default_locale)
+    doc.texts = texts
+    doc.default_locale = default_locale
+    doc.content_sha256 = content_sha256(kind, texts)
+    doc.updated_at = utcnow()
+    db.session.commit()
+    return VersionState(doc, DRAFT, False)
+
+
+def delete_draft(site_id: str, kind: str, version: int) -> None:
+    doc = _draft_for_change(site_id, kind, version, "deleted")
+    db.session.delete(doc)
+    db.session.commit()
+
+
+def publish_version(
+    site_id: str,
+    kind: str,
+    version: int,
+    material: bool = False,
+    summary: str = "",
+    effective_at: datetime | None = None,
+) -> VersionState:
+    """Publish a draft, now or at ``effective_at``. The first version is always material."""
+    doc = get_version(site_id, kind, version, include_drafts=True).document
+    if doc.status == PUBLISHED:
+        raise Conflict(
+            f"Version {version} of the {kind} document is already published.",
+            {"version": version, "status": PUBLISHED},
+        )
+    now = utcnow()
+    effective_at = as_utc(effective_at) if effective_at else now
+    if effective_at < now - BACKDATE_TOLERANCE:
+        raise Unprocessable(
+            "A version cannot take effect in the past.",
+            {"fields": {"effective_at": ["Must be now or later."]}},
+        )
+    later = db.session.execute(
+        db.select(func.max(DocumentVersion.version)).where(
+            DocumentVersion.site_id == site_id,
+            DocumentVersion.kind == kind,
+            DocumentVersion.status == PUBLISHED,
+        )
+    ).scalar_one_or_none()
+    if later is not None and later > version:
+        raise Conflict(
+            f"Version {later} is already published; version {version} can no longer be.",
+            {"version": version, "latest_published": later},
+        )
+    doc.status = PUBLISHED
+    doc.material = material or later is None
+    doc.summary = summary.strip()
+    doc.effective_at = effective_at
+    doc.published_at = now
+    doc.updated_at = now
+    bump_config_version(get_site(site_id))
+    db.session.commit()
+    current = current_version(site_id, kind, now)
+    return _with_states([doc], current.version if current else None, now)[0]
+
+
+def publish_text(
+    site_id: str,
+    kind: str,
+    texts: dict[str, Any],
+    default_locale: str | None = None,
+    material: bool = False,
+    summary: str = "",
+    effective_at: datetime | None = None,
+) -> tuple[VersionState, bool]:
+    """Policy as code: publish ``texts`` as a new version unless the latest published version
+    already has this exact content. Returns the version and whether it was created."""
+    site = _site_and_kind(site_id, kind)
+    default_locale = default_locale or site.default_locale
+    texts = check_texts(kind, texts, default_locale)
+    digest = content_sha256(kind, texts)
+    latest = db.session.execute(
+        _versions_query(site_id, kind)
+        .where(DocumentVersion.status == PUBLISHED)
+        .order_by(DocumentVersion.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if latest is not None and latest.content_sha256 == digest:
+        return get_version(site_id, kind, latest.version), False
+    draft = create_draft(site_id, kind, texts, default_locale)
+    published = publish_version(
+        site_id, kind, draft.document.version, material, summary, effective_at
+    )
+    return published, True
+
+
+def diff_versions(
+    site_id: str,
+    kind: str,
+    version: int,
+    against: int | None = None,
+    include_drafts: bool = False,
+    locale: str | None = None,
+) -> dict[str, Any]:
+    """What changed from ``against`` (default: the version before) to ``version``."""
+    new = get_version(site_id, kind, version, include_drafts).document
+    if against is None:
+        against = version - 1
+    if against < 1:
+        raise NotFound(f"Version {version} of the {kind} document has no previous version.")
+    old = get_version(site_id, kind, against, include_drafts).document
+    locale = match_locale(check_locale(locale), new.texts, new.default_locale)
+    before = old.texts.get(locale) or old.texts[old.default_locale]
+    after = new.texts[locale]
+    return {
+        "site": site_id,
+        "kind": kind,
+        "from_version": against,
+        "to_version": version,
+        "locale": locale,
+        "title": {"before": before["title"], "after": after["title"]},
+        "changes": diff_blocks(before["body"], after["body"]),
+    }

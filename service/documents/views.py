@@ -1,0 +1,144 @@
+"""Document endpoints: admin drafts and publishing, public versions, and the banner config."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
+
+from ..auth.guard import authorise, require_scope
+from ..cors import public
+from ..errors import accepts_body_up_to
+from . import banner, service
+from .diff import render_changes
+from .schemas import (
+    BannerConfigSchema,
+    DiffQuerySchema,
+    DiffSchema,
+    DraftCreateSchema,
+    DraftUpdateSchema,
+    LocaleQuerySchema,
+    PublishSchema,
+    VersionListSchema,
+    VersionSchema,
+)
+
+blp = Blueprint(
+    "documents",
+    __name__,
+    url_prefix="/api/v1/sites",
+    description="Versioned legal documents and the banner config",
+)
+VERSIONS = "/<site>/documents/<kind>/versions"
+
+
+def key_holder(site: str) -> bool:
+    """True for a request with a valid reading key for ``site``; a bad key is still a 401."""
+    if "Authorization" not in request.headers:
+        return False
+    authorise(("documents:publish", "audit:read"), site)
+    return True
+
+
+def base_url() -> str:
+    """Where this service is reached: ``PUBLIC_URL``, else the request's own root."""
+    return (current_app.config.get("PUBLIC_URL") or request.url_root).rstrip("/")
+
+
+# Admin
+
+
+@blp.route(VERSIONS, methods=["POST"])
+@require_scope(blp, "documents:publish")
+@accepts_body_up_to("DOCUMENT_MAX_CONTENT_LENGTH")
+@blp.arguments(DraftCreateSchema)
+@blp.response(201, VersionSchema)
+def create_draft(data, site, kind):
+    """Create a draft: the next version number, texts per locale (title + Markdown body)."""
+    state = service.create_draft(site, kind, data["texts"], data.get("default_locale"))
+    return service.localised(state, None, base_url())
+
+
+@blp.route(VERSIONS + "/<int:version>", methods=["PATCH"])
+@require_scope(blp, "documents:publish")
+@accepts_body_up_to("DOCUMENT_MAX_CONTENT_LENGTH")
+@blp.arguments(DraftUpdateSchema)
+@blp.response(200, VersionSchema)
+def update_draft(changes, site, kind, version):
+    """Edit a draft. A published version answers 409: it can never change."""
+    return service.localised(service.update_draft(site, kind, version, changes), None, base_url())
+
+
+@blp.route(VERSIONS + "/<int:version>", methods=["DELETE"])
+@require_scope(blp, "documents:publish")
+@blp.response(204)
+def delete_draft(site, kind, version):
+    """Delete a draft. A published version answers 409: it can never be deleted."""
+    service.delete_draft(site, kind, version)
+
+
+@blp.route(VERSIONS + "/<int:version>/publish", methods=["POST"])
+@require_scope(blp, "documents:publish")
+@blp.arguments(PublishSchema)
+@blp.response(200, VersionSchema)
+def publish_version(data, site, kind, version):
+    """Publish a draft now or at ``effective_at`` (it becomes current at that moment)."""
+    return service.localised(service.publish_version(site, kind, version, **data), None, base_url())
+
+
+@blp.route(VERSIONS, methods=["GET"])
+@public
+@blp.response(200, VersionListSchema)
+def list_versions(site, kind):
+    """Published versions (current, superseded, scheduled), newest first; with an API key
+    (documents:publish or audit:read) drafts too."""
+    return {"items": service.list_versions(site, kind, include_drafts=key_holder(site))}
+
+
+@blp.route(VERSIONS + "/<int:version>", methods=["GET"])
+@public
+@blp.arguments(LocaleQuerySchema, location="query")
+@blp.response(200, VersionSchema)
+def get_version(query, site, kind, version):
+    """One published version (a draft needs an API key), texts in every locale and, in the best
+    matching ``locale``, its title and sanitised HTML."""
+    state = service.get_version(site, kind, version, include_drafts=key_holder(site))
+    return service.localised(state, query.get("locale"), base_url())
+
+
+@blp.route(VERSIONS + "/<int:version>/diff", methods=["GET"])
+@require_scope(blp, "documents:publish", "audit:read")
+@blp.arguments(DiffQuerySchema, location="query")
+@blp.response(200, DiffSchema)
+def diff_versions(query, site, kind, version):
+    """What changed from ``against`` (default: the previous version) to this version."""
+    diff = service.diff_versions(
+        site, kind, version, query.get("against"), include_drafts=True, locale=query.get("locale")
+    )
+    return diff | {"html": str(render_changes(diff["changes"]))}
+
+
+# Public
+
+
+@blp.route("/<site>/documents/<kind>", methods=["GET"])
+@public
+@blp.arguments(LocaleQuerySchema, location="query")
+@blp.response(200, VersionSchema)
+def current_document(query, site, kind):
+    """The version in force now, in the best matching locale, with sanitised HTML."""
+    return service.localised(service.get_current(site, kind), query.get("locale"), base_url())
+
+
+@blp.route("/<site>/banner", methods=["GET"])
+@public
+@blp.arguments(LocaleQuerySchema, location="query")
+@blp.response(200, BannerConfigSchema)
+@blp.alt_response(304, description="Not modified (If-None-Match matched the revision)")
+def banner_config(query, site):
+    """Everything the widget shows, with ``revision``; ETag + short cache."""
+    entry = banner.banner_entry(site, query.get("locale"), base_url())
+    g.cors_site = entry.site
+    headers = {"ETag": f'"{entry.revision}"', "Cache-Control": banner.CACHE_CONTROL}
+    if request.if_none_match.contains(entry.revision):
+        return Response(status=304, headers=headers)
+    return Response(entry.body, mimetype="application/json", headers=headers)
