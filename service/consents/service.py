@@ -121,12 +121,15 @@ def check_choices(site: Site, action: str, choices: dict[str, bool]) -> dict[str
 
 
 def current_document_refs(site_id: str) -> dict[str, dict[str, Any]]:
-    """``{kind: {version, sha256}}`` of the documents in force now: what a consent must name."""
+    """``{kind: {version, sha256}}`` of the policies in force now: what a consent must name.
+    (The banner's own text is covered by the banner ``revision``.)"""
+    from ..documents.banner import POLICY_KINDS
     from ..documents.service import current_documents
 
     return {
         kind: {"version": version.version, "sha256": version.content_sha256}
         for kind, version in current_documents(site_id, utcnow()).items()
+        if kind in POLICY_KINDS
     }
 
 
