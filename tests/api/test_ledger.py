@@ -326,6 +326,41 @@ def test_concurrent_writers_in_threads_keep_one_linear_chain(app, client, make_s
     assert report["ok"] is True and report["checked"] == 43
 
 
+def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_site, admin):
+    import subprocess
+    import sys
+
+    make_site()
+    db.session.rollback()
+    shared = json.dumps(event(subject="s_shared_duplicate"))
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.api.ledger_writer",
+                app.config["SQLALCHEMY_DATABASE_URI"],
+                app.instance_path,
+                str(n),
+                "15",
+                shared,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err[-2000:]
+        assert out.strip() == "16"
+    seqs = db.session.execute(text("SELECT seq FROM consent_records ORDER BY seq")).scalars().all()
+    assert seqs == list(range(1, 4 * 15 + 2))  # 4 x 15 own events + the shared one, once
+    report = verify(client, admin)
+    assert report["ok"] is True and report["checked"] == 61
+
+
 # Rate limits --------------------------------------------------------------------------------------
 
 
