@@ -43,7 +43,9 @@ class ConsentryApi(Api):
         return handle_http_exception(error)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after commit: a request reads what it just wrote without
+# reloading it, and every request gets a fresh session anyway.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = ConsentryApi()
 # Rate limits count per site, not per address: the key function is set on each limit.

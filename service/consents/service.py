@@ -14,10 +14,11 @@ import hmac
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +30,8 @@ from ..crypto.jws import (
     verify_compact,
 )
 from ..database import write_transaction
+from ..documents.banner import POLICY_KINDS, BannerCache
+from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
 from ..ledger.canonical import canonical_json, parse_canonical
@@ -39,7 +42,7 @@ from ..ledger.merkle import MerkleAccumulator, MerkleTree
 from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
 from ..sites.models import Site
-from ..sites.service import get_site, origin_allowed
+from ..sites.service import get_site, origin_allowed, site_not_found
 from ..timeutil import as_utc, utcnow
 from .models import Checkpoint, ConsentRecord, LedgerHead
 from .useragent import coarse_user_agent
@@ -67,6 +70,45 @@ def request_fingerprint(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(normalised)).hexdigest()
 
 
+@dataclass(frozen=True)
+class SiteContext:
+    """What recording a consent needs of a site, cached per process (see ``site_context``)."""
+
+    id: str
+    allowed_origins: list[str]
+    categories: list[dict[str, Any]]
+    document_refs: dict[str, dict[str, Any]]
+    config_version: int
+    expires_at: datetime | None
+
+
+_CONFIG_VERSION = db.select(Site.config_version).where(Site.id == bindparam("site_id"))
+
+
+def site_context(site_id: str) -> SiteContext:
+    """The site's origins, categories and current documents, validated with one query of
+    ``sites.config_version`` (bumped by every change to the site or its documents) and expiring
+    when the next scheduled document version takes effect."""
+    version = db.session.execute(_CONFIG_VERSION, {"site_id": site_id}).scalar()
+    if version is None:
+        raise site_not_found(site_id)
+    cache = current_app.extensions.setdefault("consentry_site_contexts", BannerCache())
+    now = utcnow()
+    context = cache.get((site_id, "", ""), version, now)
+    if context is None:
+        site = get_site(site_id)
+        context = SiteContext(
+            id=site.id,
+            allowed_origins=list(site.allowed_origins),
+            categories=list(site.categories),
+            document_refs=current_document_refs(site_id, now),
+            config_version=site.config_version,
+            expires_at=next_scheduled_at(site_id, now),
+        )
+        cache.put((site_id, "", ""), context)
+    return context
+
+
 def record_consent(
     site_id: str,
     event: dict[str, Any],
@@ -74,23 +116,17 @@ def record_consent(
     user_agent: str | None,
 ) -> Recorded:
     """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger."""
-    site = get_site(site_id)
+    site = site_context(site_id)
+    g.cors_site = site
     # Browsers always send Origin on a cross-site POST; a page of another site is refused even for
     # a "simple" text/plain request that CORS would not have preflighted.
     if origin is not None and not origin_allowed(site, origin):
         raise Forbidden(f"Origin {origin} is not allowed to record consent for this site.")
     choices = check_choices(site, event["action"], event["choices"])
-    fingerprint = request_fingerprint(event)
-    event_id = str(event["client_event_id"])
-
-    earlier = find_event(site_id, event_id)
-    if earlier is not None:
-        return Recorded(replay(earlier, fingerprint), replayed=True)
-    check_documents(site_id, event["documents"])
-    return append_entry(site, event, choices, fingerprint, user_agent)
+    return append_entry(site, event, choices, request_fingerprint(event), user_agent)
 
 
-def check_choices(site: Site, action: str, choices: dict[str, bool]) -> dict[str, bool]:
+def check_choices(site: SiteContext, action: str, choices: dict[str, bool]) -> dict[str, bool]:
     """Known categories only; required ones granted; the action agrees with the choices.
     Categories left out are recorded as refused, so every entry names every category."""
     categories = {category["id"]: category for category in site.categories}
@@ -120,23 +156,20 @@ def check_choices(site: Site, action: str, choices: dict[str, bool]) -> dict[str
     return complete
 
 
-def current_document_refs(site_id: str) -> dict[str, dict[str, Any]]:
+def current_document_refs(site_id: str, now: datetime) -> dict[str, dict[str, Any]]:
     """``{kind: {version, sha256}}`` of the policies in force now: what a consent must name.
     (The banner's own text is covered by the banner ``revision``.)"""
-    from ..documents.banner import POLICY_KINDS
-    from ..documents.service import current_documents
-
     return {
         kind: {"version": version.version, "sha256": version.content_sha256}
-        for kind, version in current_documents(site_id, utcnow()).items()
+        for kind, version in current_documents(site_id, now).items()
         if kind in POLICY_KINDS
     }
 
 
-def check_documents(site_id: str, documents: dict[str, dict[str, Any]]) -> None:
+def check_documents(site: SiteContext, documents: dict[str, dict[str, Any]]) -> None:
     """The event must name exactly the documents in force now; otherwise the visitor saw an
     older text and must be asked again (409 with the current versions)."""
-    current = current_document_refs(site_id)
+    current = site.document_refs
     if documents != current:
         raise DocumentsOutdated(
             "The documents shown are not the current versions: ask the visitor again.",
@@ -175,18 +208,22 @@ def receipt_response(record: ConsentRecord) -> dict[str, Any]:
 
 def lock_head(site_id: str) -> LedgerHead:
     """The site's ledger head, locked for this transaction (created on the first append)."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(LedgerHead)
-        .values(site_id=site_id, seq=0, head_hash=GENESIS_HASH, frontier=[])
-        .on_conflict_do_nothing()
-    )
-    return db.session.execute(
+    query = (
         db.select(LedgerHead)
         .where(LedgerHead.site_id == site_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).scalar_one()
+    )
+    head = db.session.execute(query).scalar_one_or_none()
+    if head is None:
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(LedgerHead)
+            .values(site_id=site_id, seq=0, head_hash=GENESIS_HASH, frontier=[])
+            .on_conflict_do_nothing()
+        )
+        head = db.session.execute(query).scalar_one()
+    return head
 
 
 def accumulator(head: LedgerHead) -> MerkleAccumulator:
@@ -201,7 +238,7 @@ def pepper_for(site_id: str) -> bytes:
 
 
 def append_entry(
-    site: Site,
+    site: SiteContext,
     event: dict[str, Any],
     choices: dict[str, bool],
     fingerprint: str,
@@ -210,12 +247,13 @@ def append_entry(
     write_transaction()
     try:
         head = lock_head(site.id)
-        # Under the lock: a concurrent duplicate that won the race is now visible.
+        # Idempotency is checked under the lock, so concurrent duplicates find each other.
         earlier = find_event(site.id, str(event["client_event_id"]))
         if earlier is not None:
             response = replay(earlier, fingerprint)
             db.session.commit()
             return Recorded(response, replayed=True)
+        check_documents(site, event["documents"])
 
         signer = keyring().current
         now = utcnow()

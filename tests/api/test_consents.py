@@ -268,3 +268,46 @@ def test_no_raw_ip_address_is_stored(app, post):
     record = db.session.execute(db.select(ConsentRecord)).scalar_one()
     stored = repr({c.name: getattr(record, c.name) for c in ConsentRecord.__table__.columns})
     assert "203.0.113.77" not in stored
+
+
+def publish(kind: str, body: str, material: bool = True) -> dict:
+    from service.documents.service import publish_text
+
+    state, _created = publish_text(
+        "news-example", kind, {"en": {"title": kind.title(), "body": body}}, material=material
+    )
+    return {"version": state.document.version, "sha256": state.document.content_sha256}
+
+
+def test_stale_documents_are_409_with_the_current_versions(app, post, client, admin):
+    first = publish("privacy", "We collect little.")
+    assert post(event(documents={"privacy": first})).status_code == 201
+
+    second = publish("privacy", "We collect a little more.")
+    stale = post(event(documents={"privacy": first}))
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    assert error["code"] == "documents_outdated"
+    assert error["details"]["current"] == {"privacy": second}
+    assert post(event(documents={})).status_code == 409  # naming none is not agreeing
+    assert post(event(documents={"privacy": second})).status_code == 201
+    report = client.get("/api/v1/sites/news-example/ledger/verify", headers=admin).get_json()
+    assert report["ok"] and report["checked"] == 2
+
+
+def test_a_retry_after_a_new_publication_still_gets_its_first_answer(app, post):
+    first = publish("terms", "Be nice.")
+    body = event(documents={"terms": first})
+    original = post(body)
+    publish("terms", "Be very nice.")
+    again = post(body)
+    assert again.status_code == 201
+    assert again.get_json() == original.get_json() | {
+        "subject_token": again.get_json()["subject_token"]
+    }
+
+
+def test_banner_text_is_not_a_consent_document(app, post):
+    policy = publish("privacy", "We collect little.")
+    publish("banner", "We use cookies.")
+    assert post(event(documents={"privacy": policy})).status_code == 201
