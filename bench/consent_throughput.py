@@ -6,7 +6,7 @@ sends a fresh ``client_event_id`` per request (so every request appends a new le
 alternating rounds. Prints median requests/s, latency p50/p99 and the ratio against the bar
 (>= 50%), then verifies the ledger the run produced.
 
-    PYTHONPATH=. python bench/consent_throughput.py [--rounds 3] [--seconds 5] [--db sqlite|postgresql|both]
+    PYTHONPATH=. python bench/consent_throughput.py [--rounds 3] [--seconds 5] [--db both]
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ end
 request = function()
   counter = counter + 1
   local id = hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-a" .. hex(3) .. "-" .. hex(12)
-  local body = template:gsub("CLIENT_EVENT_ID", id):gsub("SUBJECT", "s_bench_" .. thread_id .. "_" .. counter)
+  local subject = "s_bench_" .. thread_id .. "_" .. counter
+  local body = template:gsub("CLIENT_EVENT_ID", id):gsub("SUBJECT", subject)
   return wrk.format("POST", nil, nil, body)
 end
 """
