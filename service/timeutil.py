@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from marshmallow import fields
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -17,3 +19,11 @@ def as_utc(value: datetime) -> datetime:
 def isoformat(value: datetime) -> str:
     """ISO 8601 with microseconds and ``Z``: the one textual form of a timestamp we emit."""
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """Read: an ISO 8601 date-time with an offset. Written: UTC with ``Z``, like every timestamp
+    (also for SQLite, which hands back naive values)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else isoformat(value)

@@ -60,7 +60,11 @@ class ConsentEventSchema(Schema):
     revision = fields.String(required=True, validate=validate.Length(1, 128))
     method = fields.String(required=True, validate=validate.OneOf(sorted(METHODS)))
     gpc = StrictBoolean(load_default=False)
-    locale = fields.String(load_default=None, validate=validate.Regexp(LOCALE), allow_none=True)
+    locale = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(2, 35), validate.Regexp(LOCALE)],
+    )
     page = PageField(load_default=None, allow_none=True, validate=validate.Length(max=2048))
     # A site's own user id: stored only as an HMAC with the site's pepper.
     user_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 256))

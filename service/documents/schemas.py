@@ -3,15 +3,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..sites.schemas import LOCALE
-from ..timeutil import isoformat
+from ..timeutil import UtcDateTime
 from .locales import LABEL_KEYS, MAX_LOCALE_LENGTH
-
-
-class UtcDateTime(fields.AwareDateTime):
-    """Read: an ISO 8601 date-time with an offset. Written: UTC with ``Z``, like every timestamp."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else isoformat(value)
 
 
 class LocaleTextSchema(Schema):

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..timeutil import UtcDateTime
+
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -87,7 +89,9 @@ class SiteSettingsSchema(Schema):
     allowed_origins = fields.List(OriginField(), required=True, validate=validate.Length(1, 100))
     mode = fields.String(load_default="opt-in", validate=validate.OneOf(["opt-in", "notice"]))
     categories = fields.List(fields.Nested(CategorySchema), validate=validate.Length(1, 50))
-    default_locale = fields.String(load_default="en", validate=validate.Regexp(LOCALE))
+    default_locale = fields.String(
+        load_default="en", validate=[validate.Length(2, 35), validate.Regexp(LOCALE)]
+    )
     honour_gpc = fields.Boolean(load_default=True)
     consent_lifetime_days = fields.Integer(load_default=180, validate=validate.Range(1, 395))
     retention_days = fields.Integer(load_default=365 * 3, validate=validate.Range(1, 36500))
@@ -112,8 +116,8 @@ class SiteCreateSchema(SiteSettingsSchema):
 
 
 class SiteSchema(SiteCreateSchema):
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class SiteListSchema(Schema):

@@ -88,6 +88,7 @@ def test_wildcard_subdomain_origin_is_accepted(client, admin):
         ({"consent_lifetime_days": 0}, "consent_lifetime_days"),
         ({"consent_lifetime_days": "long"}, "consent_lifetime_days"),
         ({"default_locale": "english!"}, "default_locale"),
+        ({"default_locale": "en-" + "-".join(["abcdefgh"] * 5)}, "default_locale"),
         ({"categories": []}, "categories"),
         ({"categories": [{"id": "a", "title": "A"}, {"id": "a", "title": "B"}]}, "categories"),
         ({"name": ""}, "name"),
