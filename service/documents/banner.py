@@ -50,6 +50,10 @@ class BannerEntry:
     body: bytes  # the JSON response, serialised once
     site: SiteOrigins
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ETag": f'"{self.revision}"', "Cache-Control": CACHE_CONTROL}
+
 
 class BannerCache:
     """A small per-process LRU of serialised banner configs, keyed by (site, locale, base URL)."""

@@ -170,7 +170,6 @@ def banner_config(site):
     locale = service.check_locale(request.args.get("locale"))
     entry = banner.banner_entry(site, locale, base_url())
     g.cors_site = entry.site
-    headers = {"ETag": f'"{entry.revision}"', "Cache-Control": banner.CACHE_CONTROL}
-    if request.if_none_match.contains(entry.revision):
-        return Response(status=304, headers=headers)
-    return Response(entry.body, mimetype="application/json", headers=headers)
+    if "If-None-Match" in request.headers and request.if_none_match.contains(entry.revision):
+        return Response(status=304, headers=entry.headers)
+    return Response(entry.body, mimetype="application/json", headers=entry.headers)
