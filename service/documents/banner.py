@@ -76,6 +76,15 @@ class BannerCache:
             self._entries.move_to_end(key)
             return entry
 
+    def peek(self, key: tuple[str, str, str], config_version: int, now: datetime):
+        """The entry if it is still valid, without touching the LRU order or evicting."""
+        entry = self._entries.get(key)
+        if entry is None or entry.config_version != config_version:
+            return None
+        if entry.expires_at is not None and now >= entry.expires_at:
+            return None
+        return entry
+
     def put(self, key: tuple[str, str, str], entry: BannerEntry) -> None:
         with self._lock:
             self._entries[key] = entry
@@ -141,13 +150,17 @@ class ConfigVersionProbe:
 config_version_probe = ConfigVersionProbe()
 
 
+def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str, str]:
+    return (site_id, (locale or "").lower(), base_url)
+
+
 def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
     """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
     config_version = config_version_probe.read(db.engine, site_id)
     if config_version is None:
         raise site_not_found(site_id)
     cache = banner_cache()
-    key = (site_id, (locale or "").lower(), base_url)
+    key = cache_key(site_id, locale, base_url)
     now = utcnow()
     entry = cache.get(key, config_version, now)
     if entry is None:
