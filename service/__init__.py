@@ -53,6 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         url_prefix="/api/docs",
     )
 
+    from .documents import fastpath
+
+    fastpath.init_app(app)
+
     from .cli import init_app as init_cli
 
     init_cli(app)

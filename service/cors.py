@@ -38,15 +38,24 @@ def add_cors_headers(response: Response) -> Response:
         return response
     # A view that already loaded the site (the cached banner config) leaves it in g.cors_site.
     site = g.get("cors_site") or db.session.get(Site, site_id)
-    if site is None or not origin_allowed(site, origin):
-        return response
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        response.headers["Access-Control-Max-Age"] = "86400"
+    if site is not None:
+        response.headers.update(cors_headers(site, origin, request.method == "OPTIONS"))
     return response
+
+
+def cors_headers(site: Site, origin: str, preflight: bool = False) -> dict[str, str]:
+    """The CORS headers for ``origin``: none unless it is one of the site's allowed origins."""
+    if not origin_allowed(site, origin):
+        return {}
+    headers = {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+    }
+    if preflight:
+        headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        headers["Access-Control-Max-Age"] = "86400"
+    return headers
 
 
 def init_app(app: Flask) -> None:

@@ -159,6 +159,8 @@ def handle_unexpected(error: Exception) -> Response:
 def check_request_body() -> None:
     """Before auth and parsing: refuse a body that is too large (413) or in a media type the
     endpoint does not read (415)."""
+    if request.method in ("GET", "HEAD", "OPTIONS") and not request.content_length:
+        return  # nothing to check (and the busiest requests: keep them cheap)
     view = current_app.view_functions.get(request.endpoint or "")
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     limit_key = getattr(view, "body_limit_key", None)

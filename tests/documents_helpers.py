@@ -40,7 +40,12 @@ class Clock:
 
     def __init__(self, monkeypatch) -> None:
         self.offset = timedelta()
-        for module in ("service.documents.service", "service.documents.banner"):
+        modules = (
+            "service.documents.service",
+            "service.documents.banner",
+            "service.documents.fastpath",
+        )
+        for module in modules:
             monkeypatch.setattr(f"{module}.utcnow", self.now)
 
     def now(self) -> datetime:

@@ -8,6 +8,7 @@ and an entry expires by itself when the site's next scheduled version takes effe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
 
 from ..extensions import db
 from ..sites.models import Site
@@ -49,6 +50,10 @@ class BannerEntry:
     body: bytes  # the JSON response, serialised once
     site: SiteOrigins
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ETag": f'"{self.revision}"', "Cache-Control": CACHE_CONTROL}
+
 
 class BannerCache:
     """A small per-process LRU of serialised banner configs, keyed by (site, locale, base URL)."""
@@ -71,6 +76,15 @@ class BannerCache:
             self._entries.move_to_end(key)
             return entry
 
+    def peek(self, key: tuple[str, str, str], config_version: int, now: datetime):
+        """The entry if it is still valid, without touching the LRU order or evicting."""
+        entry = self._entries.get(key)
+        if entry is None or entry.config_version != config_version:
+            return None
+        if entry.expires_at is not None and now >= entry.expires_at:
+            return None
+        return entry
+
     def put(self, key: tuple[str, str, str], entry: BannerEntry) -> None:
         with self._lock:
             self._entries[key] = entry
@@ -88,16 +102,65 @@ def banner_cache(app: Flask | None = None) -> BannerCache:
     return app.extensions.setdefault("consentry_banner_cache", BannerCache())
 
 
-_CONFIG_VERSION = select(Site.config_version).where(Site.id == bindparam("site_id"))
+class ConfigVersionProbe:
+    """Reads ``sites.config_version`` on a connection of its own per thread, in autocommit mode.
+
+    The check runs on every banner request, so it skips the ORM session, the pool checkout and
+    the transaction around it: one indexed primary-key read on a connection kept open. A failed
+    connection is dropped and the next call opens a new one.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def read(self, engine: Engine, site_id: str) -> int | None:
+        local = self._local
+        if getattr(local, "engine", None) is not engine:
+            self._open(engine)
+        try:
+            cursor = local.connection.cursor()
+            cursor.execute(local.sql, (site_id,))
+            row = cursor.fetchone()
+            cursor.close()
+        except Exception:
+            self._close()
+            raise
+        return row[0] if row else None
+
+    def _open(self, engine: Engine) -> None:
+        self._close()
+        pooled = engine.raw_connection()
+        pooled.detach()  # ours for the life of the thread, outside the pool
+        connection = pooled.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            connection.autocommit = True  # no transaction left open between requests
+        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._local.sql = f"SELECT config_version FROM sites WHERE id = {marker}"
+        self._local.connection = connection
+        self._local.engine = engine
+
+    def _close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.engine = self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing more to release
+                connection.close()
+
+
+config_version_probe = ConfigVersionProbe()
+
+
+def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str, str]:
+    return (site_id, (locale or "").lower(), base_url)
 
 
 def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
     """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
-    config_version = db.session.execute(_CONFIG_VERSION, {"site_id": site_id}).scalar()
+    config_version = config_version_probe.read(db.engine, site_id)
     if config_version is None:
         raise site_not_found(site_id)
     cache = banner_cache()
-    key = (site_id, (locale or "").lower(), base_url)
+    key = cache_key(site_id, locale, base_url)
     now = utcnow()
     entry = cache.get(key, config_version, now)
     if entry is None:

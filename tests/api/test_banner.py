@@ -250,3 +250,34 @@ def test_document_versions_url_uses_the_site_slug(client, admin, site):
     draft_and_publish(client, admin, "cookies")
     (cookies,) = client.get(BANNER).get_json()["documents"]
     assert cookies["url"].endswith("/p/news-example/cookies")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://news.example.com"},
+        {"Origin": "https://evil.example"},
+    ],
+)
+def test_cache_hit_answers_exactly_like_the_first_request(client, admin, site, headers):
+    draft_and_publish(client, admin)
+    miss = client.get(BANNER + "?locale=fr", headers=headers)  # built by the Flask view
+    hit = client.get(BANNER + "?locale=fr", headers=headers)  # answered by the fast path
+    assert hit.status_code == miss.status_code == 200
+    assert hit.data == miss.data
+    for name in (
+        "ETag", "Cache-Control", "Content-Type", "Vary",
+        "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+    ):  # fmt: skip
+        assert hit.headers.get(name) == miss.headers.get(name), name
+    revision = hit.get_json()["revision"]
+    not_modified = client.get(BANNER + "?locale=fr", headers={"If-None-Match": f'"{revision}"'})
+    assert not_modified.status_code == 304
+
+
+def test_fast_path_leaves_errors_to_flask(client, site):
+    client.get(BANNER)
+    assert client.get(BANNER + "?locale=<x>").status_code == 422
+    assert client.get("/api/v1/sites/nope/banner").status_code == 404
+    assert client.post(BANNER).status_code == 405

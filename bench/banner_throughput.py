@@ -1,0 +1,171 @@
+"""Banner config GET throughput against a bare Flask JSON endpoint, in the same run.
+
+Starts gunicorn (2 sync workers) twice on 127.0.0.1: the real app on a seeded SQLite database
+(demo site, its policies and banner texts), and a bare Flask app returning a small JSON. Drives
+both with wrk (or, without wrk, a multi-process Python client) in alternating rounds and prints
+the median requests/s and the ratio against the bar (>= 80%).
+
+    PYTHONPATH=. python bench/banner_throughput.py [--rounds 3] [--seconds 5]
+
+Exit status 1 when the ratio is below the bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BAR = 0.80
+WORKERS = 2
+
+BARE_APP = """
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+@app.get("/ping")
+def ping():
+    return jsonify({"status": "ok", "site": "news-example", "revision": "0" * 64})
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(instance: Path, base_url: str) -> None:
+    """Migrate a fresh SQLite database and seed the demo site with its documents."""
+    code = (
+        "from flask_migrate import upgrade\n"
+        "from service import create_app\n"
+        "from service.demo import seed_demo\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    upgrade()\n"
+        f"    seed_demo({base_url!r})\n"
+    )
+    env = os.environ | {"CONSENTRY_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+
+def start_gunicorn(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=cwd)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"gunicorn for {app} did not start on port {port}")
+
+
+def run_wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed responses\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def _client(args: tuple[str, int, str, dict[str, str], float]) -> int:
+    host, port, path, headers, until = args
+    done = 0
+    while time.monotonic() < until:
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status}")
+        connection.close()
+        done += 1
+    return done
+
+
+def run_python_client(url: str, seconds: int, headers: dict[str, str]) -> float:
+    match = re.match(r"http://([^:/]+):(\d+)(.*)", url)
+    host, port, path = match.group(1), int(match.group(2)), match.group(3)
+    until = time.monotonic() + seconds
+    with multiprocessing.Pool(8) as pool:
+        counts = pool.map(_client, [(host, port, path, headers, until)] * 8)
+    return sum(counts) / seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    options = parser.parse_args()
+    load = run_wrk if shutil.which("wrk") else run_python_client
+    tool = "wrk -t2 -c16" if load is run_wrk else "python client, 8 processes"
+
+    with tempfile.TemporaryDirectory(prefix="consentry-bench-") as folder:
+        folder = Path(folder)
+        app_port, bare_port = free_port(), free_port()
+        origin = f"http://127.0.0.1:{app_port}"
+        instance = folder / "instance"
+        seed(instance, origin)
+        (folder / "bare_app.py").write_text(BARE_APP)
+        env = os.environ | {"CONSENTRY_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+        servers = [
+            start_gunicorn("service:create_app()", app_port, env, ROOT),
+            start_gunicorn("bare_app:app", bare_port, os.environ | {"PYTHONPATH": "."}, folder),
+        ]
+        try:
+            banner_url = f"{origin}/api/v1/sites/news-example/banner?locale=en"
+            bare_url = f"http://127.0.0.1:{bare_port}/ping"
+            widget_headers = {"Origin": origin}
+            for url, headers in ((banner_url, widget_headers), (bare_url, {})):
+                load(url, 1, headers)  # warm up: imports, connections, the banner cache
+            banner_rates, bare_rates = [], []
+            for round_number in range(options.rounds):
+                # Alternate which goes first: the machine's load drifts during a run.
+                pair = [(bare_rates, bare_url, {}), (banner_rates, banner_url, widget_headers)]
+                for rates, url, headers in pair[:: 1 if round_number % 2 == 0 else -1]:
+                    rates.append(load(url, options.seconds, headers))
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(10)
+
+    banner, bare = statistics.median(banner_rates), statistics.median(bare_rates)
+    # The median of the per-round ratios: each round's two runs saw the same machine load.
+    ratio = statistics.median(b / p for b, p in zip(banner_rates, bare_rates, strict=True))
+    print(f"load: {tool}, {options.rounds} rounds x {options.seconds} s, gunicorn {WORKERS} sync")
+    print(f"bare Flask JSON ping:  {bare:8.0f} req/s  (rounds: {_fmt(bare_rates)})")
+    print(f"banner config GET:     {banner:8.0f} req/s  (rounds: {_fmt(banner_rates)})")
+    verdict = "PASS" if ratio >= BAR else "FAIL"
+    print(f"ratio (median of per-round ratios): {ratio:.1%} (bar >= {BAR:.0%}) {verdict}")
+    return 0 if ratio >= BAR else 1
+
+
+def _fmt(rates: list[float]) -> str:
+    return ", ".join(f"{rate:.0f}" for rate in rates)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
