@@ -48,8 +48,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def seed(instance: Path, base_url: str) -> None:
-    """Migrate a fresh SQLite database and seed the demo site with its documents."""
+def seed(instance: Path, base_url: str, database_url: str | None = None) -> None:
+    """Migrate a fresh database (SQLite in ``instance`` unless ``database_url``) and seed the
+    demo site with its documents."""
     code = (
         "from flask_migrate import upgrade\n"
         "from service import create_app\n"
@@ -60,6 +61,8 @@ def seed(instance: Path, base_url: str) -> None:
         f"    seed_demo({base_url!r})\n"
     )
     env = os.environ | {"CONSENTRY_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+    if database_url:
+        env["CONSENTRY_DATABASE_URL"] = database_url
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
 
 

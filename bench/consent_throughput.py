@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.banner_throughput import ROOT, WORKERS, free_port, start_gunicorn
+from bench.banner_throughput import ROOT, WORKERS, free_port, seed, start_gunicorn
 
 BAR = 0.50
 POSTGRES_URL = os.environ.get(
@@ -136,24 +136,6 @@ def prepare_database(kind: str, folder: Path) -> tuple[str | None, str]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_ping (id bigserial PRIMARY KEY, body text)")
     return url, url
-
-
-def seed(instance: Path, base_url: str, database_url: str | None) -> None:
-    code = (
-        "from flask_migrate import upgrade\n"
-        "from service import create_app\n"
-        "from service.demo import seed_demo\n"
-        "app = create_app()\n"
-        "with app.app_context():\n"
-        "    upgrade()\n"
-        f"    seed_demo({base_url!r})\n"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code],
-        env=service_env(instance, database_url),
-        check=True,
-        capture_output=True,
-    )
 
 
 def service_env(instance: Path, database_url: str | None) -> dict[str, str]:
