@@ -1,4 +1,5 @@
-// The banner (first layer, non-modal) and the preferences dialog (modal), in one shadow root.
+// The banner (first layer, non-modal) and the preferences dialog (native modal <dialog>), in one
+// shadow root.
 import { focusables, h, safeUrl } from './dom.js';
 import CSS from './styles.css';
 
@@ -9,7 +10,7 @@ let returnTo;
 
 function mount(dir) {
   if (!root) {
-    const host = h('div', { id: 'consentry', dir });
+    const host = h('div', { id: 'consentry', dir, tabindex: '-1' });
     root = host.attachShadow({ mode: 'open' });
     try {
       // Constructable stylesheet: no <style> element, no style attribute, so `style-src 'self'` holds.
@@ -110,16 +111,15 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
         ),
     );
   });
+  // A native modal <dialog>: the page and the banner behind it are inert, Escape closes it.
   const dialog = h(
-    'div',
+    'dialog',
     {
       class: 'p',
-      role: 'dialog',
-      'aria-modal': 'true',
       'aria-labelledby': 'pt',
-      tabindex: '-1',
+      onclose: closePreferences,
       onkeydown: (e) => {
-        if (e.key === 'Escape') closePreferences();
+        // Keep Tab inside (browsers would move on to their own toolbar)
         if (e.key !== 'Tab') return;
         const list = focusables(dialog);
         const active = root.activeElement;
@@ -144,14 +144,18 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
       button(texts.close, closePreferences),
     ),
   );
-  overlay = h('div', { class: 'o' }, dialog);
-  mount(config.dir).append(overlay);
-  dialog.focus();
+  overlay = dialog;
+  mount(config.dir).append(dialog);
+  dialog.showModal();
 }
 
 export function closePreferences() {
   if (!overlay) return;
-  overlay.remove();
+  const dialog = overlay;
   overlay = null;
-  if (returnTo && returnTo.isConnected) returnTo.focus();
+  dialog.close(); // its close event calls back here: a no-op by then
+  dialog.remove();
+  // The opener may be gone (Settings of a banner that a choice closed): then the widget's host,
+  // where the banner was, so the next Tab goes on from the start of the page, not from nowhere.
+  (returnTo?.isConnected ? returnTo : root.host).focus();
 }
