@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import Hosts, LiveService
+from .conftest import Hosts, LiveService, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +59,11 @@ def focused_tag(page: Page) -> str:
 
 def ad_frame(page: Page):
     return page.frame_locator("iframe.ad").locator("#ad-status")
+
+
+def expire_http_cache(page: Page) -> None:
+    """Drop the browser's HTTP cache: the next page view fetches the banner config anew."""
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
 
 
 def open_demo(page: Page, live: LiveService) -> None:
@@ -199,6 +204,8 @@ def test_material_version_asks_again_naming_the_change(page, live):
     wait_for_receipt(page)
 
     version = live.publish("privacy", material=True, summary="We now share data with Example Ads")
+    # A later page view, once the browser's copy of the config (max-age 60 s) has expired
+    expire_http_cache(page)
     page.reload()
     dialog = banner(page)
     expect(dialog).to_be_visible()
@@ -222,6 +229,7 @@ def test_non_material_version_does_not_ask(page, live):
     wait_for_receipt(page)
 
     live.publish("terms", material=False, summary="Fixed a typo")
+    expire_http_cache(page)
     page.reload()
     expect(page.locator("#analytics-status")).to_have_text("Analytics: running")
     expect(banner(page)).to_be_hidden()
@@ -250,6 +258,8 @@ def test_gpc_on_first_visit_refuses_marketing_without_asking(context, live):
     assert page.locator("iframe.ad").get_attribute("src") is None
     state = wait_for_receipt(page)
     entries = live.wait_for_entries(state["s"], 2)
+    # "Accept all" under GPC grants all but marketing: recorded by its outcome
+    assert (entries[1]["action"], entries[1]["method"]) == ("custom", "banner")
     assert entries[1]["choices"] == {"necessary": True, "analytics": True, "marketing": False}
     assert entries[1]["gpc"] is True
 
@@ -275,16 +285,25 @@ def test_gpc_turns_off_an_earlier_marketing_consent_without_a_prompt(context, li
 def test_choice_made_offline_is_delivered_once_on_the_next_page_view(context, live):
     page = context.new_page()
     open_demo(page, live)
-    context.set_offline(True)  # the service is unreachable: fetch and sendBeacon both fail
+    # The consent endpoint is unreachable (fetch, its retries and the pagehide beacon all fail)
+    consents = f"{live.url}/api/v1/sites/news-example/consents"
+    failed = []
+
+    def unreachable(route):
+        failed.append(route.request.url)
+        route.abort("connectionrefused")
+
+    context.route(consents, unreachable)
     banner(page).get_by_role("button", name="Accept all").click()
     # The choice applies at once, locally, and waits in the outbox
     expect(page.locator("#analytics-status")).to_have_text("Analytics: running")
+    wait_until(lambda: failed, what="a failed delivery attempt")
     [pending] = outbox(page)
     subject = json.loads(pending["body"])["subject"]
-    page.close()  # pagehide: the beacon fails too
+    page.close()  # pagehide
     assert live.entries(subject) == []
 
-    context.set_offline(False)
+    context.unroute(consents, unreachable)
     page = context.new_page()
     page.goto(live.url + "/demo")
     state = wait_for_receipt(page)

@@ -4,13 +4,14 @@ import { focusables, h, safeUrl } from './dom.js';
 import CSS from './styles.css';
 
 let root;
+let frame; // holds both layers; focusable by script only, as the focus of last resort
 let banner;
 let overlay;
 let returnTo;
 
 function mount(dir) {
   if (!root) {
-    const host = h('div', { id: 'consentry', dir, tabindex: '-1' });
+    const host = h('div', { id: 'consentry', dir });
     root = host.attachShadow({ mode: 'open' });
     try {
       // Constructable stylesheet: no <style> element, no style attribute, so `style-src 'self'` holds.
@@ -20,15 +21,16 @@ function mount(dir) {
     } catch {
       // very old browser: unstyled but working
     }
+    root.append((frame = h('div', { class: 'f', tabindex: '-1' })));
     (document.body || document.documentElement).prepend(host); // first in tab order; fixed: no layout shift
   }
-  return root;
+  return frame;
 }
 
 const button = (label, onclick) => h('button', { type: 'button', onclick }, label);
 
 const policyLink = (doc, href) =>
-  h('a', { href: safeUrl(href), target: '_blank', rel: 'noopener' }, doc.title);
+  h('a', { href: safeUrl(href), target: '_blank' }, doc.title); // _blank implies noopener
 
 /**
  * Show the first layer. `changed`: documents to name as changed. `onChoice(action)` for the
@@ -122,11 +124,11 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
         // Keep Tab inside (browsers would move on to their own toolbar)
         if (e.key !== 'Tab') return;
         const list = focusables(dialog);
-        const active = root.activeElement;
-        const edge = e.shiftKey ? active === list[0] || active === dialog : active === list[list.length - 1];
-        if (edge) {
+        const first = list[0];
+        const last = list[list.length - 1];
+        if (root.activeElement === (e.shiftKey ? first : last)) {
           e.preventDefault();
-          (e.shiftKey ? list[list.length - 1] : list[0]).focus();
+          (e.shiftKey ? last : first).focus();
         }
       },
     },
@@ -155,7 +157,7 @@ export function closePreferences() {
   overlay = null;
   dialog.close(); // its close event calls back here: a no-op by then
   dialog.remove();
-  // The opener may be gone (Settings of a banner that a choice closed): then the widget's host,
+  // The opener may be gone (Settings of a banner that a choice closed): then the widget's frame,
   // where the banner was, so the next Tab goes on from the start of the page, not from nowhere.
-  (returnTo?.isConnected ? returnTo : root.host).focus();
+  (returnTo?.isConnected ? returnTo : frame).focus();
 }
