@@ -16,6 +16,7 @@ Bars (DESIGN.md section 6): banner painted <= inline + 30 ms; widget main-thread
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import statistics
 import sys
@@ -112,6 +113,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no log line per request
     executable = shutil.which("chromium")
     if executable is None:
         print("chromium not found (apt-get install chromium)", file=sys.stderr)
