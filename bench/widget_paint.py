@@ -141,8 +141,9 @@ def main() -> int:
     extra_script = script["widget"] - script["inline"]
     print(f"Banner painted, headless Chromium, medians of {args.runs} cold runs each")
     print(f"{'page':<34}{'painted ms':>11}{'script ms':>11}")
-    print(f"{'hand-written inline banner':<34}{paint['inline']:>11.1f}{script['inline']:>11.1f}")
-    print(f"{'Consentry widget (config fetched)':<34}{paint['widget']:>11.1f}{script['widget']:>11.1f}")
+    labels = {"inline": "hand-written inline banner", "widget": "Consentry widget (config fetched)"}
+    for name, label in labels.items():
+        print(f"{label:<34}{paint[name]:>11.1f}{script[name]:>11.1f}")
     print(
         f"\nwidget - inline: painted +{extra_paint:.1f} ms (bar +{BAR_PAINT_MS:.0f}), "
         f"main-thread script +{extra_script:.1f} ms (bar {BAR_SCRIPT_MS:.0f})"
