@@ -35,8 +35,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .consents.views import blp as consents_blp
     from .consents.views import jwks
     from .documents.views import blp as documents_blp
+    from .pages.demo import bp as demo_bp
     from .pages.policy import bp as policy_pages_bp
     from .pages.views import bp as pages_bp
+    from .pages.widget import bp as widget_bp
     from .sites.views import blp as sites_blp
 
     api.register_blueprint(sites_blp)
@@ -45,6 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
     app.register_blueprint(pages_bp)
     app.register_blueprint(policy_pages_bp)
+    app.register_blueprint(widget_bp)
+    app.register_blueprint(demo_bp)
 
     from flask_swagger_ui import get_swaggerui_blueprint
 

@@ -16,7 +16,7 @@ const cssAsText = {
   setup(b) {
     b.onLoad({ filter: /\.css$/ }, async (args) => {
       const { code } = await transform(await readFile(args.path, 'utf8'), { loader: 'css', minify: true });
-      return { contents: `export default ${JSON.stringify(code.trim().replace(/, /g, ','))}`, loader: 'js' };
+      return { contents: `export default ${JSON.stringify(code.trim().replace(/, /g, ',').replace(/: /g, ':'))}`, loader: 'js' };
     });
   },
 };

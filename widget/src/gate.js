@@ -40,6 +40,11 @@ export function activate(granted) {
       if (ok && src) {
         el.src = src;
         el.removeAttribute('data-src');
+      } else if (!ok && el.src) {
+        // Refused or withdrawn: a fresh element without src unloads the frame's document.
+        el.setAttribute('data-src', el.getAttribute('src'));
+        el.removeAttribute('src');
+        el.replaceWith(el.cloneNode());
       }
     } else if (ok && !queued.has(el) && el.type === 'text/plain') {
       queued.add(el);

@@ -135,11 +135,14 @@ function start(script) {
     emit('change', { action, method, ...getConsent() });
   }
 
-  /** A choice made (banner, preferences or API): close the UI and record it. */
+  /**
+   * A choice made (banner, preferences or API): close the UI and record it. Accept all under GPC
+   * grants less than all: it is recorded by its outcome (`custom`), as the service requires.
+   */
   function decide(action, method, choices = choose(config, gpc, () => action !== 'reject_all' && action !== 'withdraw')) {
     hideBanner();
     closePreferences();
-    record(action, choices, method);
+    record(action === 'accept_all' ? actionOf(config, choices) : action, choices, method);
   }
 
   function preferences(opener) {

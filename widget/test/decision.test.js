@@ -88,6 +88,15 @@ describe('choices', () => {
     expect(bits({ a: true, b: false })).toEqual({ a: 1, b: 0 });
     expect(documentsOf(config)).toEqual({ privacy: { version: 3, sha256: 'p3' }, terms: { version: 1, sha256: 't1' } });
   });
+
+  it('names the banner text version too, as the service requires every document in force', () => {
+    const cfg = makeConfig({ banner_document: { version: 2, sha256: 'b2' } });
+    expect(documentsOf(cfg)).toEqual({
+      privacy: { version: 3, sha256: 'p3' },
+      terms: { version: 1, sha256: 't1' },
+      banner: { version: 2, sha256: 'b2' },
+    });
+  });
 });
 
 describe('gpcDecision', () => {

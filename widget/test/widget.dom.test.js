@@ -43,7 +43,8 @@ describe('widget in a DOM', () => {
   it('opens the modal preferences with required locked on and others off', async () => {
     document.getElementById('open').click();
     await new Promise((r) => setTimeout(r, 0));
-    const dialog = shadow().querySelector('[aria-modal=true]');
+    const dialog = shadow().querySelector('dialog');
+    expect(dialog.open).toBe(true);
     const boxes = [...dialog.querySelectorAll('input[role=switch]')];
     expect(boxes.map((b) => [b.checked, b.disabled])).toEqual([
       [true, true],

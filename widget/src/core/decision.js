@@ -8,10 +8,14 @@ const optional = (config) => config.categories.filter((c) => !c.required);
 /** The version at or above which a stored agreement to this document still holds. */
 const lastMaterial = (doc) => doc.last_material_version ?? (doc.material ? doc.version : 0);
 
-/** `{kind: {version, sha256}}` of the current documents: what an event records. */
+/**
+ * `{kind: {version, sha256}}` of the current documents, the banner text included: what an event
+ * records (the service refuses an event that does not name every document in force).
+ */
 export function documentsOf(config) {
   const out = {};
   for (const d of config.documents) out[d.kind] = { version: d.version, sha256: d.sha256 };
+  if (config.banner_document) out.banner = config.banner_document;
   return out;
 }
 

@@ -1,8 +1,10 @@
-// The banner (first layer, non-modal) and the preferences dialog (modal), in one shadow root.
+// The banner (first layer, non-modal) and the preferences dialog (native modal <dialog>), in one
+// shadow root.
 import { focusables, h, safeUrl } from './dom.js';
 import CSS from './styles.css';
 
 let root;
+let frame; // holds both layers; focusable by script only, as the focus of last resort
 let banner;
 let overlay;
 let returnTo;
@@ -19,15 +21,16 @@ function mount(dir) {
     } catch {
       // very old browser: unstyled but working
     }
+    root.append((frame = h('div', { class: 'f', tabindex: '-1' })));
     (document.body || document.documentElement).prepend(host); // first in tab order; fixed: no layout shift
   }
-  return root;
+  return frame;
 }
 
 const button = (label, onclick) => h('button', { type: 'button', onclick }, label);
 
 const policyLink = (doc, href) =>
-  h('a', { href: safeUrl(href), target: '_blank', rel: 'noopener' }, doc.title);
+  h('a', { href: safeUrl(href), target: '_blank' }, doc.title); // _blank implies noopener
 
 /**
  * Show the first layer. `changed`: documents to name as changed. `onChoice(action)` for the
@@ -110,23 +113,22 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
         ),
     );
   });
+  // A native modal <dialog>: the page and the banner behind it are inert, Escape closes it.
   const dialog = h(
-    'div',
+    'dialog',
     {
       class: 'p',
-      role: 'dialog',
-      'aria-modal': 'true',
       'aria-labelledby': 'pt',
-      tabindex: '-1',
+      onclose: closePreferences,
       onkeydown: (e) => {
-        if (e.key === 'Escape') closePreferences();
+        // Keep Tab inside (browsers would move on to their own toolbar)
         if (e.key !== 'Tab') return;
         const list = focusables(dialog);
-        const active = root.activeElement;
-        const edge = e.shiftKey ? active === list[0] || active === dialog : active === list[list.length - 1];
-        if (edge) {
+        const first = list[0];
+        const last = list[list.length - 1];
+        if (root.activeElement === (e.shiftKey ? first : last)) {
           e.preventDefault();
-          (e.shiftKey ? list[list.length - 1] : list[0]).focus();
+          (e.shiftKey ? last : first).focus();
         }
       },
     },
@@ -144,14 +146,18 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
       button(texts.close, closePreferences),
     ),
   );
-  overlay = h('div', { class: 'o' }, dialog);
-  mount(config.dir).append(overlay);
-  dialog.focus();
+  overlay = dialog;
+  mount(config.dir).append(dialog);
+  dialog.showModal();
 }
 
 export function closePreferences() {
   if (!overlay) return;
-  overlay.remove();
+  const dialog = overlay;
   overlay = null;
-  if (returnTo && returnTo.isConnected) returnTo.focus();
+  dialog.close(); // its close event calls back here: a no-op by then
+  dialog.remove();
+  // The opener may be gone (Settings of a banner that a choice closed): then the widget's frame,
+  // where the banner was, so the next Tab goes on from the start of the page, not from nowhere.
+  (returnTo?.isConnected ? returnTo : frame).focus();
 }

@@ -1,0 +1,157 @@
+"""Benchmark: time until the banner is painted in headless Chromium, the widget (served by the live
+service, config fetch included) against a hand-written inline banner, measured in the same run.
+
+Both pages are local, served by the same werkzeug server, and carry the same inline probe: a
+``requestAnimationFrame`` loop that notes ``performance.now()`` (ms since navigation start) at the
+first frame in which the banner element is in the document, i.e. the frame that paints it. Each run
+uses a fresh browser context (cold HTTP cache), runs alternate between the two pages. Main-thread
+script time comes from Chrome's ``Performance.getMetrics`` (``ScriptDuration``) once the banner is
+painted; the widget's share is its page's figure minus the inline page's.
+
+Bars (DESIGN.md section 6): banner painted <= inline + 30 ms; widget main-thread script <= 10 ms.
+
+    PYTHONPATH=. python bench/widget_paint.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+BAR_PAINT_MS = 30.0
+BAR_SCRIPT_MS = 10.0
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+PROBE = """<script>
+(function probe() {
+  var found = document.querySelector('[data-banner]') ||
+    (document.getElementById('consentry') || {}).shadowRoot?.querySelector('[role=dialog]');
+  if (found) window.bannerPaintedAt = performance.now();
+  else requestAnimationFrame(probe);
+})();
+</script>"""
+ARTICLE = """<h1>City council approves riverside park plan</h1>
+<p>The council voted 31 to 12 on Thursday night to turn the disused freight yard along the east bank
+into a public park, ending a dispute that had split neighbourhood groups since 2024.</p>"""
+WIDGET_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+{PROBE}<script src="/widget.js" data-site="news-example" async></script></head>
+<body>{ARTICLE}</body></html>"""
+# The floor: a banner written by hand into the page, no fetch, no framework.
+INLINE_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>inline</title>
+{PROBE}<style>
+.cb {{ position: fixed; inset: auto 0 0; padding: 16px; background: #fff; color: #1a1a1a;
+  border-top: 2px solid #767676; font: 15px/1.5 system-ui, sans-serif; }}
+.cb div {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }}
+.cb button {{ min-height: 44px; background: #1d4ed8; color: #fff; border: 0; font: inherit; }}
+</style></head>
+<body>{ARTICLE}
+<div class="cb" role="dialog" aria-label="Cookies" data-banner>
+  <h2>We value your privacy</h2><p>We use cookies. Optional ones only with your consent.</p>
+  <div><button>Accept all</button><button>Reject all</button><button>Settings</button></div>
+</div></body></html>"""
+
+
+def start_service(folder: Path) -> tuple[Flask, str, object]:
+    """The real service on SQLite, migrated and seeded with the demo site, plus the two pages."""
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from service.demo import seed_demo
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(folder),
+            "DATABASE_URL": f"sqlite:///{folder / 'consentry.db'}",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    app.add_url_rule("/bench/widget", "bench_widget", lambda: WIDGET_PAGE)
+    app.add_url_rule("/bench/inline", "bench_inline", lambda: INLINE_PAGE)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    with app.app_context():
+        upgrade()
+        seed_demo(url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app, url, server
+
+
+def measure(browser, url: str) -> tuple[float, float]:
+    """(ms from navigation start to the banner's frame, ms of main-thread script) of one run."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(url)
+        painted = page.wait_for_function("() => window.bannerPaintedAt").json_value()
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return float(painted), metrics["ScriptDuration"] * 1000
+    finally:
+        context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no log line per request
+    executable = shutil.which("chromium")
+    if executable is None:
+        print("chromium not found (apt-get install chromium)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="consentry-paint-") as folder:
+        _app, url, server = start_service(Path(folder))
+        results: dict[str, list[tuple[float, float]]] = {"widget": [], "inline": []}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            )
+            for name in ("widget", "inline"):  # warm-up (server, browser), not counted
+                measure(browser, f"{url}/bench/{name}")
+            for _ in range(args.runs):
+                for name in ("widget", "inline"):
+                    results[name].append(measure(browser, f"{url}/bench/{name}"))
+            browser.close()
+        server.shutdown()
+
+    paint = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
+    script = {name: statistics.median(r[1] for r in runs) for name, runs in results.items()}
+    extra_paint = paint["widget"] - paint["inline"]
+    extra_script = script["widget"] - script["inline"]
+    print(f"Banner painted, headless Chromium, medians of {args.runs} cold runs each")
+    print(f"{'page':<34}{'painted ms':>11}{'script ms':>11}")
+    labels = {"inline": "hand-written inline banner", "widget": "Consentry widget (config fetched)"}
+    for name, label in labels.items():
+        print(f"{label:<34}{paint[name]:>11.1f}{script[name]:>11.1f}")
+    print(
+        f"\nwidget - inline: painted +{extra_paint:.1f} ms (bar +{BAR_PAINT_MS:.0f}), "
+        f"main-thread script +{extra_script:.1f} ms (bar {BAR_SCRIPT_MS:.0f})"
+    )
+    ok = extra_paint <= BAR_PAINT_MS and extra_script <= BAR_SCRIPT_MS
+    print("within the bars" if ok else "OVER a bar")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
