@@ -30,7 +30,7 @@ from ..crypto.jws import (
     verify_compact,
 )
 from ..database import write_transaction
-from ..documents.banner import POLICY_KINDS, BannerCache
+from ..documents.banner import BannerCache
 from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
@@ -157,12 +157,11 @@ def check_choices(site: SiteContext, action: str, choices: dict[str, bool]) -> d
 
 
 def current_document_refs(site_id: str, now: datetime) -> dict[str, dict[str, Any]]:
-    """``{kind: {version, sha256}}`` of the policies in force now: what a consent must name.
-    (The banner's own text is covered by the banner ``revision``.)"""
+    """``{kind: {version, sha256}}`` of every document in force now, the banner text included:
+    what a consent must name (the widget sends the config's documents and banner_document)."""
     return {
         kind: {"version": version.version, "sha256": version.content_sha256}
         for kind, version in current_documents(site_id, now).items()
-        if kind in POLICY_KINDS
     }
 
 

@@ -307,7 +307,8 @@ def test_a_retry_after_a_new_publication_still_gets_its_first_answer(app, post):
     }
 
 
-def test_banner_text_is_not_a_consent_document(app, post):
+def test_the_banner_text_shown_is_a_consent_document_too(app, post):
     policy = publish("privacy", "We collect little.")
-    publish("banner", "We use cookies.")
-    assert post(event(documents={"privacy": policy})).status_code == 201
+    banner = publish("banner", "We use cookies.")
+    assert post(event(documents={"privacy": policy})).status_code == 409
+    assert post(event(documents={"privacy": policy, "banner": banner})).status_code == 201

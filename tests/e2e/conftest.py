@@ -34,6 +34,7 @@ from service.consents.models import ConsentRecord
 from service.consents.service import current_document_refs
 from service.demo import DEMO_SITE, seed_demo
 from service.extensions import db
+from service.timeutil import utcnow
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -99,7 +100,7 @@ class LiveService:
 
     def current_documents(self) -> dict[str, dict[str, Any]]:
         with self.app.app_context():
-            return current_document_refs(DEMO_SITE)
+            return current_document_refs(DEMO_SITE, utcnow())
 
     def publish(self, kind: str, material: bool, summary: str) -> int:
         """Publish a new version of ``kind`` (its current text plus a paragraph); its number."""

@@ -119,7 +119,8 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
     {
       class: 'p',
       'aria-labelledby': 'pt',
-      onclose: closePreferences,
+      // Escape: `cancel` fires at once; the later `close` event could hit a dialog opened since.
+      oncancel: closePreferences,
       onkeydown: (e) => {
         // Keep Tab inside (browsers would move on to their own toolbar)
         if (e.key !== 'Tab') return;
@@ -155,7 +156,7 @@ export function closePreferences() {
   if (!overlay) return;
   const dialog = overlay;
   overlay = null;
-  dialog.close(); // its close event calls back here: a no-op by then
+  dialog.close();
   dialog.remove();
   // The opener may be gone (Settings of a banner that a choice closed): then the widget's frame,
   // where the banner was, so the next Tab goes on from the start of the page, not from nowhere.
