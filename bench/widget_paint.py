@@ -1,7 +1,7 @@
 """Benchmark: time until the banner is painted in headless Chromium, the widget (served by the live
 service, config fetch included) against a hand-written inline banner, measured in the same run.
 
-Both pages are local, served by the same werkzeug server, and carry the same inline probe: a
+Both pages are local, served by the real service under gunicorn, and carry the same inline probe: a
 ``requestAnimationFrame`` loop that notes ``performance.now()`` (ms since navigation start) at the
 first frame in which the banner element is in the document, i.e. the frame that paints it. Each run
 uses a fresh browser context (cold HTTP cache), runs alternate between the two pages. Main-thread
@@ -16,16 +16,15 @@ Bars (DESIGN.md section 6): banner painted <= inline + 30 ms; widget main-thread
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-from flask import Flask
-from werkzeug.serving import make_server
+from bench.banner_throughput import ROOT, free_port, seed, start_gunicorn
 
 BAR_PAINT_MS = 30.0
 BAR_SCRIPT_MS = 10.0
@@ -69,29 +68,31 @@ INLINE_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><ti
 </div></body></html>"""
 
 
-def start_service(folder: Path) -> tuple[Flask, str, object]:
-    """The real service on SQLite, migrated and seeded with the demo site, plus the two pages."""
-    from flask_migrate import upgrade
+BENCH_APP = """
+from service import create_app
+from bench.widget_paint import INLINE_PAGE, WIDGET_PAGE
 
-    from service import create_app
-    from service.demo import seed_demo
+app = create_app()
+app.add_url_rule("/bench/widget", "bench_widget", lambda: WIDGET_PAGE)
+app.add_url_rule("/bench/inline", "bench_inline", lambda: INLINE_PAGE)
+"""
 
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(folder),
-            "DATABASE_URL": f"sqlite:///{folder / 'consentry.db'}",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    app.add_url_rule("/bench/widget", "bench_widget", lambda: WIDGET_PAGE)
-    app.add_url_rule("/bench/inline", "bench_inline", lambda: INLINE_PAGE)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    with app.app_context():
-        upgrade()
-        seed_demo(url)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return app, url, server
+
+def start_service(folder: Path) -> tuple[str, subprocess.Popen]:
+    """The real service under gunicorn (its own processes, as in production, so the browser
+    driver here does not slow it down) on a migrated SQLite database seeded with the demo site,
+    plus the two pages."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    instance = folder / "instance"
+    seed(instance, url)
+    (folder / "bench_app.py").write_text(BENCH_APP)
+    env = os.environ | {
+        "CONSENTRY_INSTANCE_PATH": str(instance),
+        "CONSENTRY_RATELIMIT_ENABLED": "false",
+        "PYTHONPATH": f"{folder}:{ROOT}",
+    }
+    return url, start_gunicorn("bench_app:app", port, env, folder)
 
 
 def measure(browser, url: str) -> tuple[float, float]:
@@ -113,7 +114,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no log line per request
     executable = shutil.which("chromium")
     if executable is None:
         print("chromium not found (apt-get install chromium)", file=sys.stderr)
@@ -121,7 +121,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="consentry-paint-") as folder:
-        _app, url, server = start_service(Path(folder))
+        url, server = start_service(Path(folder))
         results: dict[str, list[tuple[float, float]]] = {"widget": [], "inline": []}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -133,7 +133,8 @@ def main() -> int:
                 for name in ("widget", "inline"):
                     results[name].append(measure(browser, f"{url}/bench/{name}"))
             browser.close()
-        server.shutdown()
+        server.terminate()
+        server.wait(10)
 
     paint = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
     script = {name: statistics.median(r[1] for r in runs) for name, runs in results.items()}

@@ -27,6 +27,8 @@ function start(script) {
   const store = createSafeStore(() => W.localStorage);
   const signal = N.globalPrivacyControl === true;
   const locale = D.documentElement.lang || N.language || 'en';
+  // First of all, so the banner config is on its way while the rest starts up.
+  const configLoaded = loadConfig();
   // local: {s, t, e: last event id, documents, receipt, subject_token, recorded_at}
   let local = readJSON(store, LOCAL_KEY) || {};
   let state = decodeState(parseCookies(D.cookie)[COOKIE_NAME]);
@@ -184,7 +186,7 @@ function start(script) {
     return out;
   }
 
-  const ready = loadConfig().then(() => {
+  const ready = configLoaded.then(() => {
     if (consentMode) {
       // Consent Mode defaults go out before any gated tag can run.
       W.dataLayer = W.dataLayer || [];

@@ -9,7 +9,7 @@ export const DEFAULT_TEXTS = {
   agree: 'I agree',
   close: 'Close',
   changed: 'We have updated:',
-  gpc_honoured: "Your browser's Global Privacy Control signal was honoured.",
+  gpc_honoured: 'Your Global Privacy Control signal was honoured.',
   required: 'Always on',
   cookies: 'Cookies',
 };
