@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.test_consents import ORIGIN, event
 from tests.documents_helpers import draft_and_publish
 
@@ -33,8 +31,8 @@ class Recorder:
         return response.get_json()
 
 
-@pytest.fixture
-def record(client, admin, make_site) -> Recorder:
+def recording_site(client, admin, make_site) -> Recorder:
+    """The site ``news-example`` with privacy policy version 1, and a recorder for it."""
     make_site()
     recorder = Recorder(client, admin)
     recorder.publish()

@@ -14,7 +14,13 @@ from sqlalchemy import text
 from service.consents.models import ConsentRecord
 from service.extensions import db
 from service.timeutil import utcnow
-from tests.audit_helpers import BASE, SITE, accept, record, reject  # noqa: F401
+from tests.audit_helpers import BASE, SITE, accept, recording_site, reject
+
+
+@pytest.fixture
+def record(client, admin, make_site):
+    return recording_site(client, admin, make_site)
+
 
 # Query --------------------------------------------------------------------------------------------
 
@@ -367,9 +373,7 @@ def test_redaction_cannot_change_what_was_agreed(app, record):
 # Retention ----------------------------------------------------------------------------------------
 
 
-def test_retention_redacts_only_records_past_the_site_retention(
-    app, client, admin, record, runner
-):
+def test_retention_redacts_only_records_past_the_site_retention(app, client, admin, record, runner):
     for n in range(3):
         record(subject=f"s_visitor_{n:04d}")
     _backdate(app, [1, 2], utcnow() - timedelta(days=400))
@@ -405,9 +409,7 @@ def test_stats_count_and_rate_actions_per_day_and_document_version(client, admin
         choices={"necessary": True, "analytics": False, "marketing": False},
     )
     today = utcnow().date().isoformat()
-    response = client.get(
-        f"{BASE}/stats", query_string={"from": today, "to": today}, headers=admin
-    )
+    response = client.get(f"{BASE}/stats", query_string={"from": today, "to": today}, headers=admin)
     assert response.status_code == 200, response.get_json()
     stats = response.get_json()
     assert stats["totals"]["total"] == 5
