@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, cast, func
+from sqlalchemy import Date, Integer, String, Text, cast, func, type_coerce
 
 from ..consents.models import Checkpoint, ConsentRecord, Erasure
 from ..consents.service import cut_checkpoint, latest_checkpoint, pepper_for, signed
@@ -270,16 +270,18 @@ def export_header(plan: ExportPlan) -> dict[str, Any]:
     }
 
 
+# JSON and timestamps come back unparsed (text on SQLite, the driver's value on PostgreSQL) and
+# are decoded only where a line needs them: decoding every row would halve the export rate.
 _EXPORT_COLUMNS = (
     ConsentRecord.seq,
     ConsentRecord.id,
-    ConsentRecord.recorded_at,
+    type_coerce(ConsentRecord.recorded_at, String).label("recorded_at"),
     ConsentRecord.subject,
     ConsentRecord.action,
     ConsentRecord.method,
     ConsentRecord.gpc,
-    ConsentRecord.choices,
-    ConsentRecord.documents,
+    cast(ConsentRecord.choices, Text).label("choices"),
+    cast(ConsentRecord.documents, Text).label("documents"),
     ConsentRecord.entry_hash,
     ConsentRecord.prev_hash,
     ConsentRecord.kid,
@@ -287,6 +289,16 @@ _EXPORT_COLUMNS = (
     ConsentRecord.body,
     ConsentRecord.redacted_at,
 )
+
+
+def _timestamp(value: Any) -> str:
+    if isinstance(value, str):  # SQLite: naive UTC text
+        value = datetime.fromisoformat(value)
+    return isoformat(value)
+
+
+def _json(value: str | None) -> Any:
+    return json.loads(value) if value is not None else None
 
 
 def export_rows(plan: ExportPlan) -> Iterator[Any]:
@@ -329,12 +341,12 @@ def export_ndjson(plan: ExportPlan) -> Iterator[str]:
         else:
             # No body left: what was agreed (not personal) comes from the columns.
             record = {
-                "recorded_at": isoformat(row.recorded_at),
+                "recorded_at": _timestamp(row.recorded_at),
                 "action": row.action,
                 "method": row.method,
                 "gpc": row.gpc,
-                "choices": row.choices,
-                "documents": row.documents,
+                "choices": _json(row.choices),
+                "documents": _json(row.documents),
             }
             lines.append(f'{start}"redacted":true,"body":null,"record":{dumps(record)}}}')
         count += 1
@@ -359,13 +371,13 @@ def export_csv(plan: ExportPlan) -> Iterator[str]:
             (
                 row.seq,
                 row.id,
-                isoformat(row.recorded_at),
+                _timestamp(row.recorded_at),
                 row.subject or "",
                 row.action,
                 row.method,
                 "true" if row.gpc else "false",
-                dumps(row.choices) if row.choices is not None else "",
-                dumps(row.documents),
+                dumps(_json(row.choices)) if row.choices is not None else "",
+                dumps(_json(row.documents)),
                 row.entry_hash,
                 row.prev_hash,
                 row.kid,
