@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     signing.init_app(app)
 
     _register_models()
+    from .audit.views import blp as audit_blp
     from .consents.views import blp as consents_blp
     from .consents.views import jwks
     from .documents.views import blp as documents_blp
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(sites_blp)
     api.register_blueprint(documents_blp)
     api.register_blueprint(consents_blp)
+    api.register_blueprint(audit_blp)
     app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
     app.register_blueprint(pages_bp)
     app.register_blueprint(policy_pages_bp)

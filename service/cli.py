@@ -93,12 +93,16 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .audit.cli import export_command, retention_cli, verify_bundle_command
     from .documents.cli import documents_cli
 
     app.cli.add_command(keys_cli)
     app.cli.add_command(documents_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(export_command)
+    app.cli.add_command(verify_bundle_command)
+    app.cli.add_command(retention_cli)
 
 
 @keys_cli.command("rotate-signing")

@@ -13,7 +13,7 @@ from .extensions import db
 from .sites.models import Site
 from .sites.service import origin_allowed
 
-ALLOWED_HEADERS = "Content-Type, Idempotency-Key, If-None-Match"
+ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-None-Match"
 EXPOSED_HEADERS = "ETag, Retry-After"
 
 

@@ -55,6 +55,8 @@ def require_scope(blp, *scopes: str) -> Callable:
             authorise(scopes, kwargs.get("site"))
             return view(*args, **kwargs)
 
+        # Read by the tenant-isolation test, which proves every guarded route checks the site.
+        guarded.required_scopes = scopes
         guarded = blp.doc(security=BEARER)(guarded)
         for status in (401, 403, 404):
             guarded = blp.alt_response(status, schema=ErrorSchema)(guarded)

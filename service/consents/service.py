@@ -48,7 +48,16 @@ from .models import Checkpoint, ConsentRecord, LedgerHead
 from .useragent import coarse_user_agent
 
 # Columns that copy a body field; verification checks each against the body.
-DENORMALISED = ("subject", "action", "method", "gpc", "documents", "recorded_at", "client_event_id")
+DENORMALISED = (
+    "subject",
+    "action",
+    "method",
+    "gpc",
+    "choices",
+    "documents",
+    "recorded_at",
+    "client_event_id",
+)
 
 
 class DocumentsOutdated(DomainError):
@@ -288,6 +297,7 @@ def append_entry(
             action=event["action"],
             method=event["method"],
             gpc=event["gpc"],
+            choices=choices,
             documents=event["documents"],
             recorded_at=now,
             client_event_id=str(event["client_event_id"]),

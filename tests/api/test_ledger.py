@@ -191,7 +191,7 @@ def ledger_migration():
 
     import service
 
-    path = Path(service.__file__).parent / "migrations/versions/0003_consent_ledger.py"
+    path = Path(service.__file__).parent / "migrations/versions/0004_audit.py"  # latest triggers
     spec = importlib.util.spec_from_file_location("ledger_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,1 @@
+"""Audit: query, export, proof bundles, offline verification, erasure, retention, statistics."""

@@ -1,0 +1,90 @@
+"""``consentry export``, ``consentry verify-bundle`` and ``consentry retention apply``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from ..errors import DomainError
+from . import offline, service
+from .schemas import ExportQuerySchema
+
+
+def fail_on_domain_error(error: DomainError) -> None:
+    details = f" {error.details}" if error.details else ""
+    raise click.ClickException(f"{error.message}{details}")
+
+
+def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    from marshmallow import ValidationError
+
+    raw = {key: value for key, value in (("from", start), ("to", end)) if value is not None}
+    try:
+        parsed = ExportQuerySchema().load(raw)
+    except ValidationError as error:
+        raise click.BadParameter(str(error.messages)) from None
+    return parsed["start"], parsed["end"]
+
+
+@click.command("export")
+@click.argument("site")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--from", "start", default=None, help="ISO date or date-time (included).")
+@click.option("--to", "end", default=None, help="ISO date (included) or date-time (excluded).")
+@with_appcontext
+def export_command(site: str, fmt: str, out: Path, start: str | None, end: str | None) -> None:
+    """Write SITE's ledger (or a time range) to OUT, streamed; a progress bar on a terminal."""
+    begin, finish = parse_range(start, end)
+    try:
+        plan = service.plan_export(site, begin, finish)
+    except DomainError as error:
+        fail_on_domain_error(error)
+    total = max(plan.last_seq - plan.first_seq + 1, 0)
+    chunks = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
+    with (
+        out.open("w", encoding="utf-8", newline="") as handle,
+        click.progressbar(
+            length=total, label=f"exporting {site}", file=sys.stderr, show_pos=True
+        ) as bar,
+    ):
+        for chunk in chunks:
+            handle.write(chunk)
+            bar.update(chunk.count("\n"))
+    click.echo(f"{site}: {total} entries (seq {plan.first_seq}..{plan.last_seq}) to {out}")
+
+
+@click.command("verify-bundle")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_bundle_command(file: Path) -> None:
+    """Check a proof bundle or NDJSON export offline (no database, no network): exit 1 if not OK."""
+    report = offline.verify_file(file)
+    click.echo(offline.format_report(report))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.group("retention", help="Redact records older than each site's retention_days.")
+def retention_cli() -> None:
+    pass
+
+
+@retention_cli.command("apply")
+@click.option("--site", default=None, help="Only this site (default: every site).")
+@click.option("--dry-run", is_flag=True, help="Count what would be redacted; change nothing.")
+@with_appcontext
+def retention_apply_command(site: str | None, dry_run: bool) -> None:
+    """Redact (body and subject cleared, hashes kept) every record past its site's retention."""
+    try:
+        results = service.apply_retention(site, dry_run=dry_run)
+    except DomainError as error:
+        fail_on_domain_error(error)
+    verb = "would redact" if dry_run else "redacted"
+    for result in results:
+        click.echo(
+            f"{result['site']}: {verb} {result['records']} records before {result['cutoff']}"
+        )

@@ -1,0 +1,346 @@
+"""Offline verification of a proof bundle or an NDJSON export: no database, no network, only the
+JWKS inside the file. Uses the ledger and crypto packages alone (no Flask app, no session).
+
+A proof bundle is checked record by record: the body hashes to ``entry_hash``; the body is
+canonical JSON naming the bundle's site and subject; the fields shown equal the signed ones; the
+receipt is a valid JWS over exactly that body; the inclusion proof leads to the checkpoint's root;
+the checkpoint is signed; every document the body names is in the bundle with the same SHA-256,
+and its texts hash to it.
+
+An export is checked as a chain: every body hash and receipt signature, every link, gapless seqs,
+and the end line's count. An export starting at seq 1 is also checked against its checkpoints
+(Merkle roots), through :func:`service.ledger.verify.verify_ledger`; a range that starts later is
+a chain segment whose checkpoints can only be checked for their signatures.
+
+    consentry verify-bundle FILE          (or: python -m service.audit.offline FILE)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
+from ..crypto.keys import KeyRingError, public_keys_from_jwks
+from ..documents.content import content_sha256
+from ..ledger.canonical import CanonicalJSONError, parse_canonical
+from ..ledger.checkpoint import Checkpoint, verify_checkpoint
+from ..ledger.merkle import verify_inclusion
+from ..ledger.verify import StoredEntry, verify_ledger
+
+SHOWN_FIELDS = ("action", "choices", "documents", "method", "gpc")
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str
+    code: str
+    message: str
+
+
+@dataclass
+class OfflineReport:
+    """What was checked and what failed; ``ok`` only when nothing failed."""
+
+    kind: str
+    checked: dict[str, int] = field(default_factory=dict)
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, where: str, code: str, message: str) -> None:
+        self.problems.append(Finding(where, code, message))
+
+    def count(self, what: str) -> None:
+        self.checked[what] = self.checked.get(what, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+
+def _keys(jwks: Any, report: OfflineReport) -> Callable[[str], Any] | None:
+    try:
+        return public_keys_from_jwks(jwks).get
+    except (KeyRingError, AttributeError, TypeError) as error:
+        report.add("jwks", "bad_jwks", f"the JWKS in the file is unusable: {error}")
+        return None
+
+
+def _checkpoint(data: Any, lookup: Callable[[str], Any], report: OfflineReport):
+    try:
+        checkpoint = Checkpoint(**data)
+    except TypeError:
+        report.add("checkpoint", "bad_checkpoint", "checkpoint is missing or malformed")
+        return None
+    report.count("checkpoints")
+    if not verify_checkpoint(checkpoint, lookup):
+        report.add(
+            f"checkpoint {checkpoint.tree_size}",
+            "checkpoint_bad_signature",
+            "checkpoint signature is not valid for the key it names",
+        )
+        return None
+    return checkpoint
+
+
+# Proof bundles ------------------------------------------------------------------------------------
+
+
+def verify_bundle(bundle: dict[str, Any]) -> OfflineReport:
+    """Check a proof bundle (the JSON of ``GET .../subjects/{subject}/proof``)."""
+    report = OfflineReport("bundle")
+    lookup = _keys(bundle.get("jwks"), report)
+    if lookup is None:
+        return report
+    checkpoint = _checkpoint(bundle.get("checkpoint"), lookup, report)
+    if checkpoint is not None and checkpoint.site != bundle.get("site"):
+        report.add("checkpoint", "wrong_site", f"checkpoint is for site {checkpoint.site!r}")
+    documents = bundle.get("documents") or {}
+    for key, doc in documents.items():
+        report.count("documents")
+        if doc is None:
+            report.add(key, "document_missing", "the document version is not in the bundle")
+        elif content_sha256(doc["kind"], doc["texts"]) != doc["sha256"]:
+            report.add(key, "document_hash_mismatch", "the texts do not hash to the sha256 given")
+    for record in bundle.get("records") or []:
+        _verify_record(record, bundle, documents, checkpoint, lookup, report)
+    if not bundle.get("records"):
+        report.add("records", "no_records", "the bundle holds no records")
+    return report
+
+
+def _verify_record(
+    record: dict[str, Any],
+    bundle: dict[str, Any],
+    documents: dict[str, Any],
+    checkpoint: Checkpoint | None,
+    lookup: Callable[[str], Any],
+    report: OfflineReport,
+) -> None:
+    where = f"seq {record.get('seq')}"
+    report.count("records")
+    body = str(record.get("body", "")).encode("utf-8")
+    if hashlib.sha256(body).hexdigest() != record.get("entry_hash"):
+        report.add(where, "entry_hash_mismatch", "body does not hash to entry_hash")
+    try:
+        signed_body = parse_canonical(body)
+    except CanonicalJSONError as error:
+        report.add(where, "body_unreadable", f"body is not canonical JSON: {error}")
+        return
+    expected = {
+        "site": bundle.get("site"),
+        "subject": bundle.get("subject"),
+        "seq": record.get("seq"),
+        "id": record.get("id"),
+    }
+    expected |= {name: record.get(name) for name in SHOWN_FIELDS}
+    for name, value in expected.items():
+        if signed_body.get(name) != value:
+            report.add(where, "field_mismatch", f"{name!r} shown differs from the signed body")
+    report.count("receipts")
+    try:
+        if verify_compact(str(record.get("receipt")), lookup) != body:
+            report.add(where, "receipt_mismatch", "receipt is signed over another body")
+    except InvalidReceipt as error:
+        report.add(where, "bad_receipt", f"receipt does not verify: {error.message}")
+    for kind, ref in (signed_body.get("documents") or {}).items():
+        doc = documents.get(f"{kind}:{ref.get('version')}")
+        if doc is None or doc.get("sha256") != ref.get("sha256"):
+            report.add(
+                where,
+                "document_mismatch",
+                f"{kind} version {ref.get('version')} agreed to is not in the bundle as signed",
+            )
+    if checkpoint is None:
+        return
+    report.count("inclusion_proofs")
+    proof = record.get("inclusion_proof") or {}
+    try:
+        path = [bytes.fromhex(node) for node in proof.get("path", [])]
+        included = (
+            proof.get("leaf_index") == record.get("seq", 0) - 1
+            and proof.get("tree_size") == checkpoint.tree_size
+            and verify_inclusion(
+                bytes.fromhex(str(record.get("entry_hash"))),
+                proof["leaf_index"],
+                checkpoint.tree_size,
+                path,
+                bytes.fromhex(checkpoint.root_hash),
+            )
+        )
+    except (KeyError, TypeError, ValueError):
+        included = False
+    if not included:
+        report.add(where, "not_included", "inclusion proof does not lead to the checkpoint root")
+
+
+# Exports ------------------------------------------------------------------------------------------
+
+
+def verify_export(lines: Iterable[str]) -> OfflineReport:
+    """Check an NDJSON export (header, entry lines, end line), streaming: constant memory."""
+    report = OfflineReport("export")
+    iterator = iter(lines)
+    try:
+        header = json.loads(next(iterator))
+    except (StopIteration, ValueError):
+        header = None
+    if not isinstance(header, dict) or header.get("type") != "header":
+        report.add("line 1", "bad_header", "the first line is not an export header")
+        return report
+    lookup = _keys(header.get("jwks"), report)
+    if lookup is None:
+        return report
+    checkpoints = []
+    for data in header.get("checkpoints") or []:
+        checkpoint = _checkpoint(data, lookup, report)
+        if checkpoint is not None:
+            checkpoints.append(checkpoint)
+    state: dict[str, Any] = {"end": None, "last_seq": None, "entries": 0}
+    entries = _entries(iterator, state, report)
+    first_seq = header.get("first_seq", 1)
+    if first_seq == 1:
+        ledger = verify_ledger(entries, checkpoints, public_keys=lookup, check_signatures=True)
+        for problem in ledger.problems:
+            report.add(f"seq {problem.seq}", problem.code, problem.message)
+        if ledger.problem_count > len(ledger.problems):
+            report.notes.append(f"{ledger.problem_count} ledger problems, first ones listed")
+        report.checked["checkpoints_matched"] = ledger.checkpoints_checked
+    else:
+        report.notes.append(
+            f"chain segment from seq {first_seq}: links, hashes and signatures are checked; "
+            "Merkle roots need the entries from seq 1"
+        )
+        _verify_segment(entries, first_seq, lookup, report)
+    report.checked["entries"] = state["entries"]
+    if state["end"] is None:
+        report.add("end", "truncated_file", "the file has no end line: it was cut off")
+    elif state["end"] != state["entries"]:
+        report.add("end", "count_mismatch", "the end line counts another number of entries")
+    last = header.get("last_seq")
+    if state["entries"] and state["last_seq"] != last:
+        report.add("end", "count_mismatch", f"header says the last seq is {last}")
+    return report
+
+
+def _entries(lines: Iterator[str], state: dict[str, Any], report: OfflineReport):
+    for number, line in enumerate(lines, 2):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            report.add(f"line {number}", "bad_line", "line is not JSON")
+            continue
+        if data.get("type") == "end":
+            state["end"] = data.get("entries")
+            continue
+        if state["end"] is not None:
+            report.add(f"line {number}", "after_end", "entries after the end line")
+        body = data.get("body")
+        state["entries"] += 1
+        state["last_seq"] = data.get("seq")
+        yield StoredEntry(
+            seq=data.get("seq"),
+            id=data.get("id"),
+            body=body.encode("utf-8") if isinstance(body, str) else None,
+            entry_hash=data.get("entry_hash"),
+            prev_hash=data.get("prev_hash"),
+            kid=data.get("kid"),
+            signature=data.get("signature"),
+            redacted=bool(data.get("redacted")),
+        )
+
+
+def _verify_segment(
+    entries: Iterable[StoredEntry],
+    first_seq: int,
+    lookup: Callable[[str], Any],
+    report: OfflineReport,
+) -> None:
+    expected, previous = first_seq, None
+    for entry in entries:
+        where = f"seq {entry.seq}"
+        if entry.seq != expected:
+            report.add(where, "missing_seq", f"expected seq {expected}")
+        expected = (entry.seq if isinstance(entry.seq, int) else expected) + 1
+        if previous is not None and entry.prev_hash != previous:
+            report.add(where, "broken_link", "prev_hash is not the previous entry's hash")
+        previous = entry.entry_hash
+        if entry.body is None:
+            continue
+        if hashlib.sha256(entry.body).hexdigest() != entry.entry_hash:
+            report.add(where, "entry_hash_mismatch", "body does not hash to entry_hash")
+        try:
+            doc = parse_canonical(entry.body)
+        except CanonicalJSONError as error:
+            report.add(where, "body_unreadable", str(error))
+            continue
+        for name in ("seq", "id", "kid", "prev_hash"):
+            if doc.get(name) != getattr(entry, name):
+                report.add(where, "column_mismatch", f"{name} differs from the body")
+        try:
+            verify_compact(attach_signature(entry.body, entry.kid, entry.signature or ""), lookup)
+        except InvalidReceipt as error:
+            report.add(where, "bad_signature", error.message)
+
+
+# Files --------------------------------------------------------------------------------------------
+
+
+def verify_file(path: str | Path) -> OfflineReport:
+    """Check a saved proof bundle (JSON) or NDJSON export, telling them apart by the first line."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
+        try:
+            head = json.loads(first)
+        except ValueError:
+            head = None
+        if isinstance(head, dict) and head.get("type") == "header":
+            handle.seek(0)
+            return verify_export(handle)
+        handle.seek(0)
+        try:
+            bundle = json.load(handle)
+        except ValueError as error:
+            report = OfflineReport("unknown")
+            report.add("file", "unreadable", f"neither an export nor a proof bundle: {error}")
+            return report
+    if not isinstance(bundle, dict) or "records" not in bundle:
+        report = OfflineReport("unknown")
+        report.add("file", "unreadable", "neither an export nor a proof bundle")
+        return report
+    return verify_bundle(bundle)
+
+
+def format_report(report: OfflineReport) -> str:
+    checked = ", ".join(f"{count} {name}" for name, count in report.checked.items())
+    lines = [f"{report.kind}: {'OK' if report.ok else 'FAILED'} ({checked or 'nothing checked'})"]
+    lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  {item.where}: {item.code}: {item.message}" for item in report.problems[:100]]
+    if len(report.problems) > 100:
+        lines.append(f"  ... and {len(report.problems) - 100} more problems")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m service.audit.offline FILE", file=sys.stderr)
+        return 2
+    report = verify_file(args[0])
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
