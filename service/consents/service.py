@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -44,7 +44,7 @@ from ..signing import keyring, make_subject_token
 from ..sites.models import Site
 from ..sites.service import get_site, origin_allowed, site_not_found
 from ..timeutil import as_utc, utcnow
-from .models import Checkpoint, ConsentRecord, LedgerHead
+from .models import Checkpoint, ConsentRecord, LedgerHead, PendingEvent
 from .useragent import coarse_user_agent
 
 # Columns that copy a body field; verification checks each against the body.
@@ -252,74 +252,165 @@ def append_entry(
     fingerprint: str,
     user_agent: str | None,
 ) -> Recorded:
+    """Append one validated event. SQLite appends it directly under ``BEGIN IMMEDIATE``;
+    PostgreSQL goes through the pending queue, so one commit can chain many events."""
+    item = entry_item(site.id, event, choices, fingerprint, user_agent)
+    if db.engine.dialect.name == "postgresql":
+        return append_grouped(site, item, event["documents"])
     write_transaction()
     try:
         head = lock_head(site.id)
         # Idempotency is checked under the lock, so concurrent duplicates find each other.
-        earlier = find_event(site.id, str(event["client_event_id"]))
+        earlier = find_event(site.id, item["client_event_id"])
         if earlier is not None:
             response = replay(earlier, fingerprint)
             db.session.commit()
             return Recorded(response, replayed=True)
         check_documents(site, event["documents"])
-
-        signer = keyring().current
-        now = utcnow()
-        seq = head.seq + 1
-        record_id = str(uuid.uuid4())
-        body = build_entry_body(
-            v=1,
-            id=record_id,
-            site=site.id,
-            seq=seq,
-            prev_hash=head.head_hash,
-            recorded_at=format_timestamp(now),
-            subject=event["subject"],
-            action=event["action"],
-            choices=choices,
-            documents=event["documents"],
-            revision=event["revision"],
-            method=event["method"],
-            gpc=event["gpc"],
-            locale=event["locale"],
-            page=event["page"],
-            user_agent=coarse_user_agent(user_agent),
-            user_ref=user_reference(site.id, event.get("user_id")),
-            client_event_id=str(event["client_event_id"]),
-            kid=signer.kid,
-        )
-        digest = entry_hash(body)
-        record = ConsentRecord(
-            id=record_id,
-            site_id=site.id,
-            seq=seq,
-            subject=event["subject"],
-            action=event["action"],
-            method=event["method"],
-            gpc=event["gpc"],
-            choices=choices,
-            documents=event["documents"],
-            recorded_at=now,
-            client_event_id=str(event["client_event_id"]),
-            request_sha256=fingerprint,
-            body=body,
-            entry_hash=digest,
-            prev_hash=head.head_hash,
-            kid=signer.kid,
-            signature=detached_signature(sign_compact(body, signer)),
-        )
-        db.session.add(record)
-        tree = accumulator(head)
-        tree.append(bytes.fromhex(digest))
-        head.seq, head.head_hash = seq, digest
-        head.frontier = [node.hex() for node in tree.stack]
-        if checkpoint_due(head, now):
-            add_checkpoint(head, tree, now)
+        (row,) = chain_entries(head, [item])
+        db.session.execute(insert(ConsentRecord), [row])
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    return Recorded(receipt_response(record), replayed=False)
+    return Recorded(receipt_response(ConsentRecord(**row)), replayed=False)
+
+
+def entry_item(
+    site_id: str,
+    event: dict[str, Any],
+    choices: dict[str, bool],
+    fingerprint: str,
+    user_agent: str | None,
+) -> dict[str, Any]:
+    """What an entry records of an event, before it gets its place in the chain (JSON-ready)."""
+    return {
+        "subject": event["subject"],
+        "action": event["action"],
+        "choices": choices,
+        "documents": event["documents"],
+        "revision": event["revision"],
+        "method": event["method"],
+        "gpc": event["gpc"],
+        "locale": event["locale"],
+        "page": event["page"],
+        "user_agent": coarse_user_agent(user_agent),
+        "user_ref": user_reference(site_id, event.get("user_id")),
+        "client_event_id": str(event["client_event_id"]),
+        "request_sha256": fingerprint,
+    }
+
+
+def chain_entries(head: LedgerHead, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give ``items`` their places after ``head``: canonical body, hash chain, Ed25519
+    signature, Merkle frontier, and checkpoints when due. Returns the ``consent_records`` rows
+    to insert; the caller holds the site's write lock and commits. An item may carry its own
+    ``recorded_at`` (imports); otherwise it is now."""
+    signer = keyring().current
+    tree = accumulator(head)
+    rows = []
+    for item in items:
+        moment = item.get("recorded_at") or utcnow()
+        seq, record_id = head.seq + 1, str(uuid.uuid4())
+        body = build_entry_body(
+            v=1,
+            id=record_id,
+            site=head.site_id,
+            seq=seq,
+            prev_hash=head.head_hash,
+            recorded_at=format_timestamp(moment),
+            kid=signer.kid,
+            **{name: item[name] for name in ITEM_BODY_FIELDS},
+        )
+        digest = entry_hash(body)
+        rows.append(
+            {
+                "id": record_id,
+                "site_id": head.site_id,
+                "seq": seq,
+                **{name: item[name] for name in ITEM_COLUMNS},
+                "recorded_at": moment,
+                "body": body,
+                "entry_hash": digest,
+                "prev_hash": head.head_hash,
+                "kid": signer.kid,
+                "signature": detached_signature(sign_compact(body, signer)),
+            }
+        )
+        tree.append(bytes.fromhex(digest))
+        head.seq, head.head_hash = seq, digest
+        if checkpoint_due(head, moment):
+            add_checkpoint(head, tree, moment)
+    head.frontier = [node.hex() for node in tree.stack]
+    return rows
+
+
+ITEM_BODY_FIELDS = (
+    "subject", "action", "choices", "documents", "revision", "method", "gpc", "locale", "page",
+    "user_agent", "user_ref", "client_event_id",
+)  # fmt: skip
+ITEM_COLUMNS = (
+    "subject", "action", "method", "gpc", "choices", "documents", "client_event_id",
+    "request_sha256",
+)  # fmt: skip
+
+
+def append_grouped(site: SiteContext, item: dict[str, Any], documents: dict) -> Recorded:
+    """PostgreSQL: group commit. The event is first queued (its own short transaction, which
+    PostgreSQL commits in parallel with others), then whoever holds the site's head lock chains
+    *every* queued event in one transaction. With many concurrent writers one commit (one WAL
+    flush) serves many events, instead of one serialised commit each; a queued event whose
+    request died is chained by the next writer, and its client's retry finds it."""
+    event_id = item["client_event_id"]
+    try:
+        earlier = find_event(site.id, event_id)
+        if earlier is not None:
+            return Recorded(replay(earlier, item["request_sha256"]), replayed=True)
+        check_documents(site, documents)
+        db.session.execute(
+            pg_insert(PendingEvent)
+            .values(site_id=site.id, client_event_id=event_id, item=item)
+            .on_conflict_do_nothing()
+        )
+        db.session.commit()
+        head = lock_head(site.id)
+        record = find_event(site.id, event_id)
+        while record is None:
+            chain_pending(head)
+            record = find_event(site.id, event_id)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Recorded(replay(record, item["request_sha256"]), replayed=False)
+
+
+def chain_pending(head: LedgerHead, limit: int = 1000) -> int:
+    """Chain the site's queued events (oldest first); the caller holds the head lock."""
+    queued = list(
+        db.session.execute(
+            db.select(PendingEvent)
+            .where(PendingEvent.site_id == head.site_id)
+            .order_by(PendingEvent.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if not queued:
+        return 0
+    ids = [pending.client_event_id for pending in queued]
+    recorded = set(
+        db.session.execute(
+            db.select(ConsentRecord.client_event_id).where(
+                ConsentRecord.site_id == head.site_id, ConsentRecord.client_event_id.in_(ids)
+            )
+        ).scalars()
+    )
+    rows = chain_entries(head, [p.item for p in queued if p.client_event_id not in recorded])
+    if rows:
+        db.session.execute(insert(ConsentRecord), rows)
+    db.session.execute(db.delete(PendingEvent).where(PendingEvent.id.in_([p.id for p in queued])))
+    db.session.flush()
+    return len(rows)
 
 
 def user_reference(site_id: str, user_id: str | None) -> str | None:

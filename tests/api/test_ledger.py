@@ -427,3 +427,60 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
         assert other.status_code == 201
         db.session.remove()
         db.engine.dispose()
+
+
+# Group commit (PostgreSQL) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgresql_only(backend):
+    if backend.name != "postgresql":
+        pytest.skip("the pending queue is PostgreSQL's group commit")
+
+
+def queue_event(body: dict) -> None:
+    """What a request that died between queueing and chaining leaves behind."""
+    from service.consents.models import PendingEvent
+    from service.consents.schemas import ConsentEventSchema
+    from service.consents.service import entry_item, request_fingerprint, site_context
+
+    event = ConsentEventSchema().load(body)
+    site = site_context("news-example")
+    choices = {"necessary": True, "analytics": True, "marketing": False}
+    item = entry_item(site.id, event, choices, request_fingerprint(event), None)
+    db.session.add(
+        PendingEvent(site_id=site.id, client_event_id=item["client_event_id"], item=item)
+    )
+    db.session.commit()
+
+
+def test_an_orphaned_queued_event_is_chained_by_the_next_writer(
+    postgresql_only, client, record, admin
+):
+    orphan = event(subject="s_orphaned_0001")
+    queue_event(orphan)
+    later = record(subject="s_later_000001")
+    assert later["seq"] == 2  # the orphan went first, in queue order
+    retry = client.post(
+        "/api/v1/sites/news-example/consents", json=orphan, headers={"Origin": ORIGIN}
+    )
+    assert retry.status_code == 201 and retry.get_json()["seq"] == 1
+    assert db.session.execute(text("SELECT count(*) FROM pending_events")).scalar_one() == 0
+    assert verify(client, admin)["ok"] is True
+
+
+def test_a_queued_duplicate_of_a_recorded_event_is_dropped(postgresql_only, client, record, admin):
+    body = event(subject="s_duplicate_001")
+    first = client.post(
+        "/api/v1/sites/news-example/consents", json=body, headers={"Origin": ORIGIN}
+    ).get_json()
+    queue_event(body)  # e.g. a retry that was queued while the first was being chained
+    record(subject="s_other_000001")
+    seqs = db.session.execute(text("SELECT seq FROM consent_records ORDER BY seq")).scalars().all()
+    assert seqs == [1, 2]
+    assert db.session.execute(text("SELECT count(*) FROM pending_events")).scalar_one() == 0
+    again = client.post(
+        "/api/v1/sites/news-example/consents", json=body, headers={"Origin": ORIGIN}
+    )
+    assert again.get_json()["id"] == first["id"]
+    assert verify(client, admin)["ok"] is True
