@@ -66,9 +66,11 @@ def seed(instance: Path, base_url: str, database_url: str | None = None) -> None
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
 
 
-def start_gunicorn(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+def start_gunicorn(
+    app: str, port: int, env: dict[str, str], cwd: Path, workers: int = WORKERS
+) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
+        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=cwd)

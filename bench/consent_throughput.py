@@ -94,10 +94,12 @@ end
 """
 
 
-def wrk_post(url: str, seconds: int, body_template: str, headers: dict[str, str]) -> dict:
+def wrk_post(
+    url: str, seconds: int, body_template: str, headers: dict[str, str], connections: int = 8
+) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA)
-    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", script.name]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command += [url, "--", body_template]
@@ -193,7 +195,7 @@ def verify_ledger(instance: Path, database_url: str | None) -> str:
     return f"ledger verify: ok={ok}, {int(checked):,} entries"
 
 
-def run(kind: str, rounds: int, seconds: int) -> float:
+def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) -> float:
     with tempfile.TemporaryDirectory(prefix="consentry-bench-") as folder:
         folder = Path(folder)
         app_port, bare_port = free_port(), free_port()
@@ -222,8 +224,8 @@ def run(kind: str, rounds: int, seconds: int) -> float:
             wrk_post(insert_url, 1, template, headers)
             consent, bare = [], []
             for _ in range(rounds):
-                bare.append(wrk_post(insert_url, seconds, template, headers))
-                consent.append(wrk_post(consent_url, seconds, template, headers))
+                bare.append(wrk_post(insert_url, seconds, template, headers, connections))
+                consent.append(wrk_post(consent_url, seconds, template, headers, connections))
         finally:
             for server in servers:
                 server.terminate()
@@ -234,7 +236,10 @@ def run(kind: str, rounds: int, seconds: int) -> float:
         return statistics.median(result[key] for result in results)
 
     ratio = med(consent, "rps") / med(bare, "rps")
-    print(f"[{kind}] wrk -t2 -c8, {rounds} rounds x {seconds} s, gunicorn {WORKERS} sync workers")
+    print(
+        f"[{kind}] wrk -t2 -c{connections}, {rounds} rounds x {seconds} s, "
+        f"gunicorn {workers} sync workers"
+    )
     for name, results in (("bare Flask one INSERT", bare), ("consent POST", consent)):
         print(
             f"  {name:22} {med(results, 'rps'):7.0f} req/s  p50 {med(results, 'p50'):6.2f} ms"
@@ -253,12 +258,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers, both apps")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     options = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
     kinds = ["sqlite", "postgresql"] if options.db == "both" else [options.db]
-    ratios = [run(kind, options.rounds, options.seconds) for kind in kinds]
+    ratios = [
+        run(kind, options.rounds, options.seconds, options.workers, options.connections)
+        for kind in kinds
+    ]
     return 0 if all(ratio >= BAR for ratio in ratios) else 1
 
 

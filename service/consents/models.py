@@ -4,11 +4,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -65,21 +63,6 @@ class LedgerHead(db.Model):
     frontier: Mapped[list[Any]]
     last_checkpoint_size: Mapped[int] = mapped_column(default=0)
     last_checkpoint_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class PendingEvent(db.Model):
-    """PostgreSQL only: a validated event waiting to be chained (see ``append_grouped``).
-    Rows live for milliseconds; one left by a crashed request is chained by the next writer."""
-
-    __tablename__ = "pending_events"
-    __table_args__ = (UniqueConstraint("site_id", "client_event_id"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
-    )
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
-    client_event_id: Mapped[str] = mapped_column(String(36))
-    item: Mapped[dict[str, Any]]
 
 
 class Checkpoint(db.Model):

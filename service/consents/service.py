@@ -44,7 +44,7 @@ from ..signing import keyring, make_subject_token
 from ..sites.models import Site
 from ..sites.service import get_site, origin_allowed, site_not_found
 from ..timeutil import as_utc, utcnow
-from .models import Checkpoint, ConsentRecord, LedgerHead, PendingEvent
+from .models import Checkpoint, ConsentRecord, LedgerHead
 from .useragent import coarse_user_agent
 
 # Columns that copy a body field; verification checks each against the body.
@@ -252,11 +252,8 @@ def append_entry(
     fingerprint: str,
     user_agent: str | None,
 ) -> Recorded:
-    """Append one validated event. SQLite appends it directly under ``BEGIN IMMEDIATE``;
-    PostgreSQL goes through the pending queue, so one commit can chain many events."""
+    """Append one validated event under the site's write lock."""
     item = entry_item(site.id, event, choices, fingerprint, user_agent)
-    if db.engine.dialect.name == "postgresql":
-        return append_grouped(site, item, event["documents"])
     write_transaction()
     try:
         head = lock_head(site.id)
@@ -353,64 +350,6 @@ ITEM_COLUMNS = (
     "subject", "action", "method", "gpc", "choices", "documents", "client_event_id",
     "request_sha256",
 )  # fmt: skip
-
-
-def append_grouped(site: SiteContext, item: dict[str, Any], documents: dict) -> Recorded:
-    """PostgreSQL: group commit. The event is first queued (its own short transaction, which
-    PostgreSQL commits in parallel with others), then whoever holds the site's head lock chains
-    *every* queued event in one transaction. With many concurrent writers one commit (one WAL
-    flush) serves many events, instead of one serialised commit each; a queued event whose
-    request died is chained by the next writer, and its client's retry finds it."""
-    event_id = item["client_event_id"]
-    try:
-        earlier = find_event(site.id, event_id)
-        if earlier is not None:
-            return Recorded(replay(earlier, item["request_sha256"]), replayed=True)
-        check_documents(site, documents)
-        db.session.execute(
-            pg_insert(PendingEvent)
-            .values(site_id=site.id, client_event_id=event_id, item=item)
-            .on_conflict_do_nothing()
-        )
-        db.session.commit()
-        head = lock_head(site.id)
-        record = find_event(site.id, event_id)
-        while record is None:
-            chain_pending(head)
-            record = find_event(site.id, event_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return Recorded(replay(record, item["request_sha256"]), replayed=False)
-
-
-def chain_pending(head: LedgerHead, limit: int = 1000) -> int:
-    """Chain the site's queued events (oldest first); the caller holds the head lock."""
-    queued = list(
-        db.session.execute(
-            db.select(PendingEvent)
-            .where(PendingEvent.site_id == head.site_id)
-            .order_by(PendingEvent.id)
-            .limit(limit)
-        ).scalars()
-    )
-    if not queued:
-        return 0
-    ids = [pending.client_event_id for pending in queued]
-    recorded = set(
-        db.session.execute(
-            db.select(ConsentRecord.client_event_id).where(
-                ConsentRecord.site_id == head.site_id, ConsentRecord.client_event_id.in_(ids)
-            )
-        ).scalars()
-    )
-    rows = chain_entries(head, [p.item for p in queued if p.client_event_id not in recorded])
-    if rows:
-        db.session.execute(insert(ConsentRecord), rows)
-    db.session.execute(db.delete(PendingEvent).where(PendingEvent.id.in_([p.id for p in queued])))
-    db.session.flush()
-    return len(rows)
 
 
 def user_reference(site_id: str, user_id: str | None) -> str | None:
