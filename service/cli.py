@@ -8,8 +8,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from .auth import service as auth_service
-
-POLICY_KINDS = ("privacy", "terms", "cookies")
+from .documents.banner import POLICY_KINDS
 
 
 def main() -> None:
@@ -89,7 +88,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         + "  ".join(f"http://{host}:{port}/p/news-example/{kind}" for kind in POLICY_KINDS)
     )
     if not no_serve:
-        current_app.run(host=host, port=port, debug=False, load_dotenv=False)
+        # Werkzeug's server directly: Flask ignores app.run() inside a CLI command.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def init_app(app: Flask) -> None:
