@@ -33,6 +33,9 @@ demo: setup widget
 	$(BIN)/consentry demo
 
 test: setup widget browser
+	@# The bundle is committed (pip installs ship it): a fresh build must not change it.
+	@if [ -d .git ] && ! git diff --quiet -- service/static/widget.js; then \
+		echo "service/static/widget.js differs from a fresh build: commit the rebuilt bundle"; exit 1; fi
 	cd widget && npm test
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
