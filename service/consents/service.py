@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import bindparam, insert
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,7 +30,7 @@ from ..crypto.jws import (
     verify_compact,
 )
 from ..database import write_transaction
-from ..documents.banner import BannerCache
+from ..documents.banner import BannerCache, config_version_probe
 from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
@@ -41,7 +41,6 @@ from ..ledger.checkpoint import sign_checkpoint
 from ..ledger.merkle import MerkleAccumulator, MerkleTree
 from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
-from ..sites.models import Site
 from ..sites.service import get_site, origin_allowed, site_not_found
 from ..timeutil import as_utc, utcnow
 from .models import Checkpoint, ConsentRecord, LedgerHead
@@ -91,14 +90,13 @@ class SiteContext:
     expires_at: datetime | None
 
 
-_CONFIG_VERSION = db.select(Site.config_version).where(Site.id == bindparam("site_id"))
-
-
 def site_context(site_id: str) -> SiteContext:
     """The site's origins, categories and current documents, validated with one query of
     ``sites.config_version`` (bumped by every change to the site or its documents) and expiring
     when the next scheduled document version takes effect."""
-    version = db.session.execute(_CONFIG_VERSION, {"site_id": site_id}).scalar()
+    # The banner's probe: one autocommit read outside the session, so the write transaction that
+    # follows is the request's first and only one.
+    version = config_version_probe.read(db.engine, site_id)
     if version is None:
         raise site_not_found(site_id)
     cache = current_app.extensions.setdefault("consentry_site_contexts", BannerCache())
