@@ -146,9 +146,7 @@ class FaultProxy:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        self._server = await asyncio.start_server(
-            self.handle, self.host, self.port, limit=MAX_HEAD
-        )
+        self._server = await asyncio.start_server(self.handle, self.host, self.port, limit=MAX_HEAD)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def start(self) -> FaultProxy:
@@ -182,7 +180,8 @@ class FaultProxy:
         self._loop = None
 
     def figures(self) -> dict[str, object]:
-        return {**dict(sorted(self.counters.items())), "statuses": dict(sorted(self.statuses.items()))}
+        statuses = dict(sorted(self.statuses.items()))
+        return {**dict(sorted(self.counters.items())), "statuses": statuses}
 
     # -- traffic ---------------------------------------------------------------------------
 
