@@ -3,11 +3,12 @@
 //
 //   node tests/faults/deliver.mjs --service http://127.0.0.1:5000 --target http://127.0.0.1:8080 \
 //     [--site news-example] [--events 1000] [--browsers 50] [--seed 1] [--scale 1000] \
-//     [--deadline 600] [--reload 0.02]
+//     [--deadline 600] [--reload 0.02] [--backlog 3]
 //
 // --service: where the banner config is fetched (directly); --target: where consents are sent
 // (the fault proxy). Each browser has its own memory storage and subject; it enqueues its share
-// of events (bodies built from the banner config, as the widget builds them), sometimes reloads
+// of events (bodies built from the banner config, as the widget builds them; a new one only while
+// fewer than --backlog are pending in its outbox), sometimes reloads
 // the page (pagehide beacon, the page's timers and answers die, a new outbox on the same storage
 // resends what is pending) and finally waits until its outbox is empty. Time is compressed:
 // the outbox's clock runs --scale times faster, so backoffs of seconds take milliseconds.
@@ -18,9 +19,9 @@ import { createOutbox, fetchSender } from '../../widget/src/core/outbox.js';
 import { createMemoryStore } from '../../widget/src/core/storage.js';
 
 function options(argv) {
-  const out = { site: 'news-example', events: 1000, browsers: 50, seed: 1, scale: 1000, deadline: 600, reload: 0.02 };
+  const out = { site: 'news-example', events: 1000, browsers: 50, seed: 1, scale: 1000, deadline: 600, reload: 0.02, backlog: 3 };
   for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['events', 'browsers', 'seed', 'scale', 'deadline', 'reload']) out[k] = Number(out[k]);
+  for (const k of ['events', 'browsers', 'seed', 'scale', 'deadline', 'reload', 'backlog']) out[k] = Number(out[k]);
   if (!out.service || !out.target) throw Error('--service and --target are required');
   return out;
 }
@@ -141,6 +142,9 @@ class Browser {
 
   async run(count, deadline) {
     for (let k = 0; k < count; k += 1) {
+      // A visitor makes a few choices while earlier ones are still on their way, not thousands:
+      // the load stays near what the service can take instead of growing without bound.
+      while (this.outbox.pending().length >= opt.backlog && Date.now() < deadline) await sleep(5);
       await sleep(random() * 20);
       const event = buildEvent(this.subject);
       enqueued.push(event.client_event_id);
