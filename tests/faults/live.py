@@ -193,6 +193,7 @@ def live_service(database_url: str, instance: Path, workers: int) -> Iterator[Li
         f"127.0.0.1:{port}",
         "--graceful-timeout",
         "5",
+        "--no-control-socket",  # the default path is shared by every gunicorn of this user
         "service:create_app()",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
