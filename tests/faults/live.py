@@ -25,6 +25,7 @@ import pytest
 from tests.conftest import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 SITE = "news-example"
 
 
@@ -204,3 +205,16 @@ def live_service(database_url: str, instance: Path, workers: int) -> Iterator[Li
     finally:
         service.stop()
         log.close()
+
+
+def record_figures(name: str, figures: dict) -> None:
+    """Print a run's figures and keep them, per backend, in ``test-artifacts/<name>.json``."""
+    print(json.dumps(figures, indent=2))
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.json"
+    try:
+        recorded = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        recorded = {}
+    recorded[figures["backend"]] = figures
+    path.write_text(json.dumps(recorded, indent=2) + "\n")

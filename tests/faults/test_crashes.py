@@ -19,8 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.live import ROOT, SITE, database, live_service, wait_for_postgres
-from tests.faults.test_network_faults import ARTIFACTS
+from tests.faults.live import (
+    ROOT,
+    SITE,
+    database,
+    live_service,
+    record_figures,
+    wait_for_postgres,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -108,18 +114,6 @@ def ledger_state(service) -> dict[str, list[int]]:
     return entries
 
 
-def record_figures(figures: dict) -> None:
-    print(json.dumps(figures, indent=2))
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "crashes.json"
-    try:
-        recorded = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        recorded = {}
-    recorded[figures["backend"]] = figures
-    path.write_text(json.dumps(recorded, indent=2) + "\n")
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_acknowledged_consents_survive_worker_kills_and_a_database_restart(kind, tmp_path):
     with (
@@ -171,7 +165,7 @@ def test_acknowledged_consents_survive_worker_kills_and_a_database_restart(kind,
         given_up=sum(s["given_up"] for s in summaries),
         refused=[r for s in summaries for r in s["refused"]][:10],
     )
-    record_figures(figures)
+    record_figures("crashes", figures)
 
     assert figures["refused"] == [] and figures["given_up"] == 0
     assert acknowledged and missing == [] and duplicated == []

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 
-from tests.faults.live import ROOT, SITE, database, live_service
+from tests.faults.live import SITE, database, live_service, record_figures
 from tests.faults.proxy import FaultProxy, FaultRates
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,6 @@ EVENTS = int(os.environ.get("CONSENTRY_FAULT_EVENTS", "1000"))
 BROWSERS = int(os.environ.get("CONSENTRY_FAULT_BROWSERS", "50"))
 SEED = int(os.environ.get("CONSENTRY_FAULT_SEED", "7"))
 DEADLINE_S = int(os.environ.get("CONSENTRY_FAULT_DEADLINE", "900"))
-ARTIFACTS = ROOT / "test-artifacts"
 NODE = shutil.which("node")
 
 
@@ -86,19 +85,6 @@ def verify_receipts(service, receipts: dict[str, str]) -> list[str]:
         return [bad for bad in pool.map(check, receipts.items()) if bad is not None]
 
 
-def record_figures(figures: dict) -> None:
-    """Print the figures and keep them, per backend, in test-artifacts/faults.json."""
-    print(json.dumps(figures, indent=2))
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "faults.json"
-    try:
-        recorded = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        recorded = {}
-    recorded[figures["backend"]] = figures
-    path.write_text(json.dumps(recorded, indent=2) + "\n")
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_no_consent_is_lost_or_duplicated_through_network_faults(kind, tmp_path):
     if NODE is None:
@@ -139,7 +125,7 @@ def test_no_consent_is_lost_or_duplicated_through_network_faults(kind, tmp_path)
         "proxy": proxy.figures(),
         "seconds": round(elapsed, 1),
     }
-    record_figures(figures)
+    record_figures("faults", figures)
 
     assert run["events"] == EVENTS
     assert run["problem_count"] == 0, run["problems"]
