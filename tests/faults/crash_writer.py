@@ -47,7 +47,7 @@ def banner(base: str) -> dict:
             status, config = call(base, "GET", f"/api/v1/sites/{SITE}/banner?locale=en")
             if status == 200:
                 return config
-        except OSError:
+        except (OSError, http.client.HTTPException):
             pass
         if time.monotonic() > deadline:
             raise SystemExit("the banner config never came")
@@ -87,7 +87,8 @@ def deliver(base: str, event: dict, stats: dict) -> dict | None:
         stats["attempts"] += 1
         try:
             status, answer = call(base, "POST", f"/api/v1/sites/{SITE}/consents", body)
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            # Refused, reset, or cut mid-answer (IncompleteRead) by a killed worker.
             stats["connection_errors"] += 1
         else:
             if status in (200, 201) and answer and answer.get("receipt"):

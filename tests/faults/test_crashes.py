@@ -124,7 +124,9 @@ def test_acknowledged_consents_survive_worker_kills_and_a_database_restart(kind,
         writers = start_writers(service.base_url, tmp_path)
         try:
             figures = chaos(service, restart_database=kind == "postgresql")
-            summaries = [json.loads(p.communicate(timeout=300)[0]) for p, _ in writers]
+            outputs = [p.communicate(timeout=300)[0] for p, _ in writers]
+            assert [p.returncode for p, _ in writers] == [0] * WRITERS, "a writer died"
+            summaries = [json.loads(output) for output in outputs]
         finally:
             for process, _ in writers:
                 if process.poll() is None:
