@@ -52,9 +52,9 @@ def test_the_check_can_be_switched_off_explicitly(backend, tmp_path):
         options = postgres_options("-c synchronous_commit=off")
         expected = {"synchronous_commit": "off"}
     else:
-        url = f"sqlite:///{tmp_path}/consentry.db"
-        options = {"pool_pre_ping": True}
-        expected = {"journal_mode": "wal"}
+        url = "sqlite://"  # in memory: no WAL
+        options = {}
+        expected = {"journal_mode": "memory"}
     app = create_app(
         {
             "INSTANCE_PATH": str(tmp_path),
@@ -65,6 +65,7 @@ def test_the_check_can_be_switched_off_explicitly(backend, tmp_path):
     )
     with app.app_context():
         assert expected.items() <= durability_settings().items()
+        db.session.remove()
         db.engine.dispose()
 
 
