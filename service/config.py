@@ -45,7 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
+    # pool_pre_ping: a pooled connection cut by a database restart is replaced, not used.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Refuse to run on a database that could lose a committed consent (docs/operations.md).
+    "CHECK_DURABILITY": True,
 }
 
 

@@ -90,6 +90,19 @@ describe('outbox', () => {
     expect(w.sent).toHaveLength(2);
   });
 
+  it('retries when its timer fires before the clock says the entry is due', async () => {
+    // Timers can fire early for the clock (clock set back, coarse Date.now, truncated delays):
+    // the retry must still happen, or the event waits for the next page view.
+    const w = harness({ answers: [netError()] });
+    await w.outbox.enqueue(event(), URL);
+    const timer = w.timers.shift();
+    w.t += timer.ms - 1; // one millisecond early
+    await timer.fn();
+    expect(w.sent).toHaveLength(2);
+    expect(w.delivered).toEqual([['e1', 'jws-e1']]);
+    expect(w.outbox.pending()).toEqual([]);
+  });
+
   it('treats a 2xx without receipt as not delivered', async () => {
     const w = harness({ answers: [{ status: 200, body: {} }] });
     await w.outbox.enqueue(event(), URL);

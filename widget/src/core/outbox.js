@@ -60,7 +60,9 @@ export function createOutbox({
     const delay = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (n - 1) * (0.5 + random()));
     // Only touches the entry if it is still there (another tab may have delivered it).
     save(load().map((e) => (e.id === entry.id ? { ...e, n, at: now() + delay } : e)));
-    schedule(() => flush(), delay);
+    // The entry's own timer sends it even if the clock says it is not due yet (timer fired early,
+    // clock set back, coarse Date.now): otherwise nothing would wake it until the next page view.
+    schedule(() => flush(entry.id), delay);
   }
 
   function settle(entry, answer) {
@@ -90,10 +92,13 @@ export function createOutbox({
     );
   }
 
-  /** Send the entries that are due (all of them when `all`); resolves when this round settles. */
+  /**
+   * Send the entries that are due (all of them when `all` is true; also the entry whose id `all`
+   * is: its retry timer fired); resolves when this round settles.
+   */
   function flush(all) {
     const t = now();
-    const due = load().filter((e) => !inflight.has(e.id) && (all || !(e.at > t)));
+    const due = load().filter((e) => !inflight.has(e.id) && (all === true || all === e.id || !(e.at > t)));
     return Promise.all(due.map(attempt)).then(() => {});
   }
 
