@@ -235,23 +235,27 @@ def test_export_of_a_range_is_a_contiguous_segment(client, admin, record, app):
 
 
 def _backdate(app, seqs, moment) -> None:
+    """Move records back in time around the append-only triggers, in one transaction on one
+    connection (as a data migration would)."""
+    from sqlalchemy import update
+
     from tests.api.test_ledger import ledger_migration
 
-    migration = ledger_migration()
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        db.session.execute(text("ALTER TABLE consent_records DISABLE TRIGGER USER"))
-    else:
-        db.session.execute(text("DROP TRIGGER consent_records_append_only_update"))
-    for seq in seqs:
-        row = db.session.execute(db.select(ConsentRecord).where(ConsentRecord.seq == seq)).scalar()
-        row.recorded_at = moment
     db.session.commit()
-    if dialect == "postgresql":
-        db.session.execute(text("ALTER TABLE consent_records ENABLE TRIGGER USER"))
-    else:
-        db.session.execute(text(migration.SQLITE_TRIGGERS[1]))
-    db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
+    with db.engine.begin() as connection:
+        if postgres:
+            connection.execute(text("ALTER TABLE consent_records DISABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER consent_records_append_only_update"))
+        connection.execute(
+            update(ConsentRecord).where(ConsentRecord.seq.in_(seqs)).values(recorded_at=moment)
+        )
+        if postgres:
+            connection.execute(text("ALTER TABLE consent_records ENABLE TRIGGER USER"))
+        else:
+            connection.execute(text(ledger_migration().SQLITE_TRIGGERS[1]))
+    db.session.expire_all()
 
 
 @pytest.mark.parametrize(
