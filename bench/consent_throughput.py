@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from bench.banner_throughput import ROOT, WORKERS, free_port, seed, start_gunicorn
+from service.documents.banner import consent_documents
 
 BAR = 0.50
 POSTGRES_URL = os.environ.get(
@@ -154,18 +155,13 @@ def service_env(instance: Path, database_url: str | None) -> dict[str, str]:
 def consent_template(origin: str) -> str:
     with urllib.request.urlopen(f"{origin}/api/v1/sites/news-example/banner?locale=en") as answer:
         config = json.load(answer)
-    documents = {
-        d["kind"]: {"version": d["version"], "sha256": d["sha256"]} for d in config["documents"]
-    }
-    if config.get("banner_document"):
-        documents["banner"] = config["banner_document"]
     return json.dumps(
         {
             "subject": "SUBJECT",
             "client_event_id": "CLIENT_EVENT_ID",
             "action": "custom",
             "choices": {"necessary": True, "analytics": True, "marketing": False},
-            "documents": documents,
+            "documents": consent_documents(config),
             "revision": config["revision"],
             "method": "preferences",
             "gpc": False,

@@ -273,3 +273,15 @@ def _document(
             else None
         ),
     }
+
+
+def consent_documents(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """From a banner config, the ``documents`` a consent must name: every policy shown and the
+    banner text itself (what the widget's ``documentsOf`` sends)."""
+    documents = {
+        doc["kind"]: {"version": doc["version"], "sha256": doc["sha256"]}
+        for doc in config["documents"]
+    }
+    if config.get("banner_document"):
+        documents["banner"] = config["banner_document"]
+    return documents

@@ -20,6 +20,8 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+from service.documents.banner import consent_documents
+
 SITE = "news-example"
 GIVE_UP_AFTER = 120.0  # seconds of retrying one event: the service did not recover
 
@@ -67,9 +69,7 @@ def make_event(config: dict, rng: random.Random, base: str) -> dict:
         "client_event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "action": action,
         "choices": choices,
-        "documents": {
-            d["kind"]: {"version": d["version"], "sha256": d["sha256"]} for d in config["documents"]
-        },
+        "documents": consent_documents(config),
         "revision": config["revision"],
         "method": "preferences" if action == "custom" else "banner",
         "gpc": False,
