@@ -7,11 +7,14 @@ never build error bodies themselves.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, current_app, jsonify, request
 from markupsafe import escape
 from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -149,6 +152,22 @@ def handle_validation_error(error: ValidationError) -> Response:
     )
 
 
+def handle_database_unavailable(error: Exception) -> Response:
+    """The database is unreachable or restarting: 503 with Retry-After, not a 500. Clients (the
+    widget's outbox) retry; nothing was committed, so nothing is lost or doubled."""
+    from .extensions import db
+
+    db.session.rollback()
+    current_app.logger.warning(
+        "Database unavailable on %s %s: %s", request.method, request.path, error
+    )
+    response = error_response(
+        503, "unavailable", "The service cannot reach its database; try again shortly."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -205,6 +224,10 @@ def accepts_body_up_to(config_key: str):
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
+    # SQLAlchemy's wrapper, and the drivers' own errors from connections used directly (the banner
+    # config's version probe).
+    for unavailable in (OperationalError, psycopg.OperationalError, sqlite3.OperationalError):
+        app.register_error_handler(unavailable, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
     app.before_request(check_request_body)

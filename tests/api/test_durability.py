@@ -82,9 +82,25 @@ def test_service_starts_while_the_database_is_down_and_reports_it(tmp_path):
             "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2",
         }
     )
-    response = app.test_client().get("/healthz")
+    client = app.test_client()
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+    # Every endpoint that needs the database answers 503 + Retry-After, never a 500.
+    for method, url in [
+        ("GET", "/api/v1/sites/news-example/banner"),
+        ("POST", "/api/v1/sites/news-example/consents"),
+        ("GET", "/p/news-example/privacy"),
+    ]:
+        answer = client.open(
+            url,
+            method=method,
+            json={} if method == "POST" else None,
+            headers={"Accept": "application/json"},
+        )
+        assert answer.status_code in (503, 422), (url, answer.status_code)
+        if answer.status_code == 503:
+            assert answer.headers["Retry-After"] == "5"
 
 
 def test_pooled_connections_cut_by_the_server_are_replaced(app, backend, client):
