@@ -15,16 +15,15 @@ import json
 import statistics
 import sys
 import time
-import uuid
 
 from service.crypto.keys import KeyRing, generate_signing_key
 from service.ledger.chain import GENESIS_HASH, build_entry_body
 from service.ledger.checkpoint import sign_checkpoint
 from service.ledger.merkle import MerkleAccumulator
 from service.ledger.verify import StoredEntry, verify_ledger
+from tests.unit.ledger_helpers import COLUMNS, entry_fields
 
 BAR_SECONDS_PER_MILLION = 20.0
-COLUMNS = ("subject", "action", "method", "recorded_at", "client_event_id")
 
 
 def build(n: int, ring: KeyRing, checkpoint_every: int):
@@ -35,29 +34,7 @@ def build(n: int, ring: KeyRing, checkpoint_every: int):
     acc = MerkleAccumulator()
     prev = GENESIS_HASH
     for seq in range(1, n + 1):
-        fields = {
-            "id": str(uuid.UUID(int=seq)),
-            "site": "news-example",
-            "seq": seq,
-            "prev_hash": prev,
-            "recorded_at": f"2026-11-28T18:{seq // 60 % 60:02d}:{seq % 60:02d}.{seq % 10**6:06d}Z",
-            "subject": f"s_{seq * 7919 % 10**12:024x}",
-            "action": ("accept_all", "reject_all", "custom")[seq % 3],
-            "choices": {"necessary": True, "analytics": seq % 2 == 0, "marketing": False},
-            "documents": {
-                "privacy": {"version": 3, "sha256": "ab" * 32},
-                "cookies": {"version": 1, "sha256": "cd" * 32},
-            },
-            "revision": "ef" * 32,
-            "method": "banner",
-            "gpc": False,
-            "locale": "en",
-            "page": "https://news.example.com/article/1",
-            "user_agent": "Firefox 140 / Linux",
-            "user_ref": None,
-            "client_event_id": str(uuid.UUID(int=10**9 + seq)),
-            "kid": key.kid,
-        }
+        fields = entry_fields(seq, prev, key)
         body = build_entry_body(**fields)
         digest = hashlib.sha256(body).digest()
         entry_hash = digest.hex()

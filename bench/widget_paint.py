@@ -25,19 +25,10 @@ import tempfile
 from pathlib import Path
 
 from bench.banner_throughput import ROOT, free_port, seed, start_gunicorn
+from tests.browser import CHROMIUM_ARGS
 
 BAR_PAINT_MS = 30.0
 BAR_SCRIPT_MS = 10.0
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 PROBE = """<script>
 (function probe() {

@@ -35,18 +35,9 @@ from service.consents.service import current_document_refs
 from service.demo import DEMO_SITE, seed_demo
 from service.extensions import db
 from service.timeutil import utcnow
+from tests.browser import CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def chromium_executable() -> str:
