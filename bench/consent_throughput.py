@@ -49,9 +49,9 @@ def connection():
             local.conn = psycopg.connect(URL)
         else:
             local.conn = sqlite3.connect(URL, isolation_level=None)
+            local.conn.execute("PRAGMA busy_timeout=30000")  # first: the next pragma may wait
             local.conn.execute("PRAGMA journal_mode=WAL")
             local.conn.execute("PRAGMA synchronous=FULL")
-            local.conn.execute("PRAGMA busy_timeout=30000")
     return local.conn
 
 
