@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.ledger.chain import build_entry_body
 from service.ledger.merkle import merkle_root
@@ -310,3 +312,25 @@ def test_entries_are_consumed_as_a_stream(ledger):
     report = verify_ledger(iter(ledger.entries), ledger.checkpoints, ledger.ring.public_key)
     assert report.ok
     assert report.to_dict()["checked"] == 50
+
+
+# Property: whatever single byte of whatever stored body changes, verification names that entry.
+_PROPERTY_LEDGER = make_ledger(12, sign=False, checkpoint_every=4)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_any_single_byte_edit_of_any_body_is_detected_at_its_seq(data):
+    entries = [dataclasses.replace(entry) for entry in _PROPERTY_LEDGER.entries]
+    index = data.draw(st.integers(0, len(entries) - 1), label="entry")
+    body = bytearray(entries[index].body)
+    position = data.draw(st.integers(0, len(body) - 1), label="byte")
+    body[position] = data.draw(
+        st.integers(0, 255).filter(lambda value: value != body[position]), label="new value"
+    )
+    entries[index].body = bytes(body)
+    report = verify_ledger(
+        entries, _PROPERTY_LEDGER.checkpoints, public_keys=_PROPERTY_LEDGER.ring.public_key
+    )
+    assert not report.ok
+    assert report.first_bad_seq == index + 1
