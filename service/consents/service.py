@@ -305,7 +305,8 @@ def chain_entries(head: LedgerHead, items: list[dict[str, Any]]) -> list[dict[st
     tree = accumulator(head)
     rows = []
     for item in items:
-        moment = item.get("recorded_at") or utcnow()
+        historical = item.get("recorded_at") is not None
+        moment = item["recorded_at"] if historical else utcnow()
         seq, record_id = head.seq + 1, str(uuid.uuid4())
         body = build_entry_body(
             v=1,
@@ -334,7 +335,7 @@ def chain_entries(head: LedgerHead, items: list[dict[str, Any]]) -> list[dict[st
         )
         tree.append(bytes.fromhex(digest))
         head.seq, head.head_hash = seq, digest
-        if checkpoint_due(head, moment):
+        if checkpoint_due(head, moment, by_time=not historical):
             add_checkpoint(head, tree, moment)
     head.frontier = [node.hex() for node in tree.stack]
     return rows
@@ -356,14 +357,19 @@ def user_reference(site_id: str, user_id: str | None) -> str | None:
     return hmac.new(pepper_for(site_id), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-def checkpoint_due(head: LedgerHead, now) -> bool:
+def checkpoint_due(head: LedgerHead, now, by_time: bool = True) -> bool:
+    """Every ``CHECKPOINT_EVERY`` entries; for live appends (``by_time``) also the first entry
+    and after ``CHECKPOINT_SECONDS`` of activity. Imports with historical times count only."""
     pending = head.seq - head.last_checkpoint_size
     if pending <= 0:
         return False
-    every = current_app.config["CHECKPOINT_EVERY"]
-    interval = timedelta(seconds=current_app.config["CHECKPOINT_SECONDS"])
+    if pending >= current_app.config["CHECKPOINT_EVERY"]:
+        return True
+    if not by_time:
+        return False
     last = head.last_checkpoint_at
-    return pending >= every or (last is not None and now - as_utc(last) >= interval) or last is None
+    interval = timedelta(seconds=current_app.config["CHECKPOINT_SECONDS"])
+    return last is None or now - as_utc(last) >= interval
 
 
 def add_checkpoint(head: LedgerHead, tree: MerkleAccumulator, now) -> Checkpoint:
