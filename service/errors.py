@@ -56,6 +56,11 @@ class DomainError(Exception):
         self.details = details or {}
 
 
+class MalformedJSON(DomainError):
+    status = 400
+    code = "malformed_json"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -64,14 +64,6 @@ class DocumentsOutdated(DomainError):
     code = "documents_outdated"
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """The answer to a consent event; ``replayed`` when it repeats an earlier event."""
-
-    response: dict[str, Any]
-    replayed: bool
-
-
 def request_fingerprint(event: dict[str, Any]) -> str:
     """SHA-256 of the normalised event: equal for a retry, different for another event."""
     normalised = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in event.items()}
@@ -121,7 +113,7 @@ def record_consent(
     event: dict[str, Any],
     origin: str | None,
     user_agent: str | None,
-) -> Recorded:
+) -> dict[str, Any]:
     """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger."""
     site = site_context(site_id)
     g.cors_site = site
@@ -249,7 +241,7 @@ def append_entry(
     choices: dict[str, bool],
     fingerprint: str,
     user_agent: str | None,
-) -> Recorded:
+) -> dict[str, Any]:
     """Append one validated event under the site's write lock."""
     item = entry_item(site.id, event, choices, fingerprint, user_agent)
     write_transaction()
@@ -260,7 +252,7 @@ def append_entry(
         if earlier is not None:
             response = replay(earlier, fingerprint)
             db.session.commit()
-            return Recorded(response, replayed=True)
+            return response
         check_documents(site, event["documents"])
         (row,) = chain_entries(head, [item])
         db.session.execute(insert(ConsentRecord), [row])
@@ -268,7 +260,7 @@ def append_entry(
     except BaseException:
         db.session.rollback()
         raise
-    return Recorded(receipt_response(ConsentRecord(**row)), replayed=False)
+    return receipt_response(ConsentRecord(**row))
 
 
 def entry_item(

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..cors import public
-from ..errors import NotFound, Unprocessable, accepts_media_types
+from ..errors import MalformedJSON, NotFound, Unprocessable, accepts_media_types
 from ..extensions import limiter
 from . import service
 from .schemas import (
@@ -56,25 +56,17 @@ def record_consent(site):
             "Idempotency-Key must equal client_event_id.",
             {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
         )
-    recorded = service.record_consent(
+    return service.record_consent(
         site, event, request.headers.get("Origin"), request.headers.get("User-Agent")
     )
-    return recorded.response
 
 
 def parse_json_body() -> object:
+    """The body as JSON whatever its media type (sendBeacon sends text/plain)."""
     try:
         return json.loads(request.get_data(cache=False) or b"null")
-    except (UnicodeDecodeError, ValueError):
-        raise_malformed()
-
-
-def raise_malformed():
-    from werkzeug.exceptions import BadRequest
-
-    error = BadRequest()
-    error.data = {"messages": {"json": ["Invalid JSON body."]}}
-    raise error
+    except (UnicodeDecodeError, ValueError) as error:
+        raise MalformedJSON("The request body is not valid JSON.") from error
 
 
 @blp.route("/receipts/verify", methods=["POST"])
