@@ -14,7 +14,6 @@ import base64
 import binascii
 import csv
 import hashlib
-import hmac
 import io
 import json
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from ..database import write_transaction
 from ..errors import NotFound, Unauthorized, Unprocessable
 from ..extensions import db
 from ..ledger.canonical import canonical_json
+from ..ledger.chain import user_ref
 from ..ledger.merkle import MerkleTree
 from ..signing import keyring, read_subject_token
 from ..sites.models import Site
@@ -491,7 +491,8 @@ def proof_bundle(site_id: str, subject: str) -> dict[str, Any]:
 
 
 def subject_hmac(site_id: str, subject: str) -> str:
-    return hmac.new(pepper_for(site_id), subject.encode(), hashlib.sha256).hexdigest()
+    """The erasure log keeps only this: the same peppered HMAC as a site's own user ids."""
+    return user_ref(pepper_for(site_id), subject)
 
 
 def seq_ranges(seqs: list[int]) -> list[list[int]]:

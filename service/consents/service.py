@@ -35,7 +35,7 @@ from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
 from ..ledger.canonical import canonical_json, parse_canonical
-from ..ledger.chain import GENESIS_HASH, build_entry_body, entry_hash, format_timestamp
+from ..ledger.chain import GENESIS_HASH, build_entry_body, entry_hash, format_timestamp, user_ref
 from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
 from ..ledger.checkpoint import sign_checkpoint
 from ..ledger.merkle import MerkleAccumulator, MerkleTree
@@ -346,7 +346,7 @@ ITEM_COLUMNS = (
 def user_reference(site_id: str, user_id: str | None) -> str | None:
     if user_id is None:
         return None
-    return hmac.new(pepper_for(site_id), user_id.encode(), hashlib.sha256).hexdigest()
+    return user_ref(pepper_for(site_id), user_id)
 
 
 def checkpoint_due(head: LedgerHead, now, by_time: bool = True) -> bool:
