@@ -488,3 +488,31 @@ def test_widget_bundle_is_cached_and_revalidated(page, live):
     etag = first.headers["etag"]
     answer = page.request.get(live.url + "/widget.js", headers={"If-None-Match": etag})
     assert answer.status == 304
+
+
+def test_arabic_page_gets_a_right_to_left_banner_in_arabic(page, live, hosts: Hosts):
+    from service.sites import service as sites
+
+    with live.app.app_context():
+        if not sites.list_sites("rtl-example"):
+            sites.create_site(
+                {
+                    "id": "rtl-example",
+                    "name": "مثال",
+                    "allowed_origins": [hosts.allowed.url],
+                    "default_locale": "ar",
+                }
+            )
+    html = host_page(live.url, "RTL").replace('lang="en"', 'lang="ar" dir="rtl"')
+    html = html.replace('data-site="news-example"', 'data-site="rtl-example"')
+    hosts.allowed.add("/gated.js", GATED, "text/javascript")
+    hosts.allowed.add("/listener.js", CSP_LISTENER, "text/javascript")
+    page.goto(hosts.allowed.add("/rtl.html", html))
+    dialog = page.get_by_role("dialog", name="نحن نحترم خصوصيتك")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("() => document.getElementById('consentry').dir") == "rtl"
+    assert dialog.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    expect(dialog.get_by_role("button", name="قبول الكل")).to_be_visible()
+    # Buttons run right to left: the first one (Accept all) sits rightmost.
+    boxes = [b.bounding_box() for b in dialog.get_by_role("button").all()]
+    assert boxes[0]["x"] > boxes[-1]["x"]
