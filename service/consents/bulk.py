@@ -19,7 +19,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..sites.service import get_site
 from .models import ConsentRecord
-from .service import chain_entries, lock_head, request_fingerprint
+from .service import chain_entries, lock_head, request_fingerprint, save_head
 
 
 def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -39,7 +39,8 @@ def bulk_append(site_id: str, events: Iterable[dict[str, Any]], batch_size: int 
         try:
             head = lock_head(site.id)
             rows = chain_entries(head, [bulk_item(event) for event in batch])
-            db.session.execute(insert(ConsentRecord), rows)
+            db.session.execute(insert(ConsentRecord.__table__), rows)
+            save_head(head)
             db.session.commit()
         except BaseException:
             db.session.rollback()

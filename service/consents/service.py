@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import insert
+from sqlalchemy import Row, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -175,12 +175,16 @@ def check_documents(site: SiteContext, documents: dict[str, dict[str, Any]]) -> 
         )
 
 
-def find_event(site_id: str, client_event_id: str) -> ConsentRecord | None:
+RECORDS = ConsentRecord.__table__
+
+
+def find_event(site_id: str, client_event_id: str) -> Row | None:
+    """The entry an earlier request made for this event, if any (a Core row: hot path)."""
     return db.session.execute(
-        db.select(ConsentRecord).where(
-            ConsentRecord.site_id == site_id, ConsentRecord.client_event_id == client_event_id
+        db.select(RECORDS).where(
+            RECORDS.c.site_id == site_id, RECORDS.c.client_event_id == client_event_id
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def replay(record: ConsentRecord, fingerprint: str) -> dict[str, Any]:
@@ -204,27 +208,54 @@ def receipt_response(record: ConsentRecord) -> dict[str, Any]:
     }
 
 
-def lock_head(site_id: str) -> LedgerHead:
+@dataclass
+class HeadState:
+    """A site's ledger head as read under its lock: the last entry and the Merkle frontier.
+    Read and written with plain Core statements: the append path is hot, and this row is all it
+    updates."""
+
+    site_id: str
+    seq: int
+    head_hash: str
+    frontier: list[str]
+    last_checkpoint_size: int
+    last_checkpoint_at: datetime | None
+
+
+HEADS = LedgerHead.__table__
+
+
+def lock_head(site_id: str) -> HeadState:
     """The site's ledger head, locked for this transaction (created on the first append)."""
-    query = (
-        db.select(LedgerHead)
-        .where(LedgerHead.site_id == site_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    head = db.session.execute(query).scalar_one_or_none()
-    if head is None:
-        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    query = db.select(HEADS).where(HEADS.c.site_id == site_id).with_for_update()
+    row = db.session.execute(query).mappings().one_or_none()
+    if row is None:
+        insert_head = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
         db.session.execute(
-            insert(LedgerHead)
+            insert_head(HEADS)
             .values(site_id=site_id, seq=0, head_hash=GENESIS_HASH, frontier=[])
             .on_conflict_do_nothing()
         )
-        head = db.session.execute(query).scalar_one()
-    return head
+        row = db.session.execute(query).mappings().one()
+    return HeadState(**row)
 
 
-def accumulator(head: LedgerHead) -> MerkleAccumulator:
+def save_head(head: HeadState) -> None:
+    """Write the head back (still under the lock; the caller commits)."""
+    db.session.execute(
+        db.update(HEADS)
+        .where(HEADS.c.site_id == head.site_id)
+        .values(
+            seq=head.seq,
+            head_hash=head.head_hash,
+            frontier=head.frontier,
+            last_checkpoint_size=head.last_checkpoint_size,
+            last_checkpoint_at=head.last_checkpoint_at,
+        )
+    )
+
+
+def accumulator(head: HeadState) -> MerkleAccumulator:
     return MerkleAccumulator.restore(head.seq, [bytes.fromhex(node) for node in head.frontier])
 
 
@@ -255,7 +286,8 @@ def append_entry(
             return response
         check_documents(site, event["documents"])
         (row,) = chain_entries(head, [item])
-        db.session.execute(insert(ConsentRecord), [row])
+        db.session.execute(insert(RECORDS), [row])
+        save_head(head)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -288,7 +320,7 @@ def entry_item(
     }
 
 
-def chain_entries(head: LedgerHead, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def chain_entries(head: HeadState, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give ``items`` their places after ``head``: canonical body, hash chain, Ed25519
     signature, Merkle frontier, and checkpoints when due. Returns the ``consent_records`` rows
     to insert; the caller holds the site's write lock and commits. An item may carry its own
@@ -349,7 +381,7 @@ def user_reference(site_id: str, user_id: str | None) -> str | None:
     return user_ref(pepper_for(site_id), user_id)
 
 
-def checkpoint_due(head: LedgerHead, now, by_time: bool = True) -> bool:
+def checkpoint_due(head: HeadState, now, by_time: bool = True) -> bool:
     """Every ``CHECKPOINT_EVERY`` entries; for live appends (``by_time``) also the first entry
     and after ``CHECKPOINT_SECONDS`` of activity. Imports with historical times count only."""
     pending = head.seq - head.last_checkpoint_size
@@ -364,7 +396,7 @@ def checkpoint_due(head: LedgerHead, now, by_time: bool = True) -> bool:
     return last is None or now - as_utc(last) >= interval
 
 
-def add_checkpoint(head: LedgerHead, tree: MerkleAccumulator, now) -> Checkpoint:
+def add_checkpoint(head: HeadState, tree: MerkleAccumulator, now) -> Checkpoint:
     signed = sign_checkpoint(head.site_id, head.seq, tree.root(), now, keyring().current)
     row = Checkpoint(
         site_id=head.site_id,
@@ -388,6 +420,7 @@ def cut_checkpoint(site_id: str) -> Checkpoint | None:
         row = None
         if head.seq > head.last_checkpoint_size:
             row = add_checkpoint(head, accumulator(head), utcnow())
+            save_head(head)
         db.session.commit()
     except BaseException:
         db.session.rollback()
