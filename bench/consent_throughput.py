@@ -49,9 +49,8 @@ def connection():
             local.conn = psycopg.connect(URL)
         else:
             local.conn = sqlite3.connect(URL, isolation_level=None)
-            local.conn.execute("PRAGMA busy_timeout=30000")  # first: the next pragma may wait
-            local.conn.execute("PRAGMA journal_mode=WAL")
-            local.conn.execute("PRAGMA synchronous=FULL")
+            local.conn.execute("PRAGMA busy_timeout=30000")
+            local.conn.execute("PRAGMA synchronous=FULL")  # WAL is set once, on the file
     return local.conn
 
 
@@ -127,9 +126,11 @@ def prepare_database(kind: str, folder: Path) -> tuple[str | None, str]:
         bare = folder / "bare.db"
         import sqlite3
 
-        sqlite3.connect(bare).execute(
-            "CREATE TABLE bench_ping (id INTEGER PRIMARY KEY, body TEXT)"
-        ).connection.commit()
+        connection = sqlite3.connect(bare)
+        connection.execute("PRAGMA journal_mode=WAL")  # persistent: every worker gets WAL
+        connection.execute("CREATE TABLE bench_ping (id INTEGER PRIMARY KEY, body TEXT)")
+        connection.commit()
+        connection.close()
         return None, str(bare)
     base = POSTGRES_URL.rsplit("/", 1)[0]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
