@@ -437,6 +437,15 @@ def latest_checkpoint(site_id: str) -> Checkpoint | None:
     ).scalar_one_or_none()
 
 
+def latest_signed_checkpoint(site_id: str) -> dict[str, Any]:
+    """The public latest tree head of a site; 404 for an unknown site or an empty ledger."""
+    get_site(site_id)
+    row = latest_checkpoint(site_id)
+    if row is None:
+        raise NotFound("This site has no checkpoint yet.")
+    return signed(row).to_dict()
+
+
 def signed(row: Checkpoint) -> SignedCheckpoint:
     return SignedCheckpoint(
         row.site_id, row.tree_size, row.root_hash, row.timestamp, row.kid, row.signature

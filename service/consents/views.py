@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..cors import public
-from ..errors import MalformedJSON, NotFound, Unprocessable, accepts_media_types
+from ..errors import MalformedJSON, Unprocessable, accepts_media_types
 from ..extensions import limiter
 from . import service
 from .schemas import (
@@ -83,11 +83,7 @@ def verify_receipt(data):
 @blp.alt_response(404, schema=None)
 def latest_checkpoint(site):
     """The latest signed tree head of the site's ledger."""
-    service.get_site(site)
-    row = service.latest_checkpoint(site)
-    if row is None:
-        raise NotFound("This site has no checkpoint yet.")
-    return service.signed(row).to_dict()
+    return service.latest_signed_checkpoint(site)
 
 
 @blp.route("/sites/<site>/consents/<record_id>/proof", methods=["GET"])
