@@ -14,12 +14,16 @@ consent (SQLite not in WAL or below ``synchronous=FULL``; PostgreSQL with ``fsyn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql import ClauseElement
 
 from .extensions import db
 
@@ -54,6 +58,106 @@ def write_transaction() -> Connection:
     if db.session().in_transaction():
         db.session.commit()
     return db.session.connection(execution_options={IMMEDIATE: True})
+
+
+class DirectConnections:
+    """One DB-API connection per thread and engine, kept outside the pool, in autocommit mode:
+    whoever uses it opens and ends its own transactions with explicit statements.
+
+    The two hottest paths run on it (the banner's version probe and the ledger append): they skip
+    the ORM session, the pool checkout with its pre-ping round trip, and SQLAlchemy's
+    per-statement work. A connection that fails is dropped; the next call opens a new one, which
+    goes through the pool's connect events (SQLite pragmas, the durability check).
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, engine: Engine) -> Any:
+        local = self._local
+        if getattr(local, "engine", None) is not engine:
+            self.discard()
+            pooled = engine.raw_connection()
+            pooled.detach()  # ours for the life of the thread
+            connection = pooled.dbapi_connection
+            if engine.dialect.name == "postgresql":
+                connection.autocommit = True  # nothing left open between requests
+            local.connection, local.engine = connection, engine
+        return local.connection
+
+    def rollback(self) -> None:
+        """End whatever transaction the thread's connection has open; a connection that cannot
+        roll back is dropped."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        except Exception:
+            self.discard()
+
+    def discard(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.engine = self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing more to release
+                connection.close()
+
+
+direct_connections = DirectConnections()
+
+
+def begin_write(engine: Engine) -> str:
+    """The statement that starts a write transaction on a direct connection: SQLite takes the
+    database's write lock at once, so two writers never both read the same ledger head."""
+    return "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"
+
+
+class Compiled:
+    """A Core statement compiled once for a dialect and run on a DB-API connection.
+
+    Values go through the columns' own type processors (JSON, timestamps, JSONB), so what this
+    stores and reads is exactly what the ORM stores and reads; only SQLAlchemy's per-execution
+    work (cache keys, execution contexts, result objects) is skipped.
+    """
+
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup  # qmark (SQLite): the names in order
+        self.processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        columns = getattr(statement, "selected_columns", ())
+        self.result_processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        processed = {
+            name: (process(values[name]) if process else values[name])
+            for name, process in self.processors.items()
+        }
+        if self.positional is not None:
+            return tuple(processed[name] for name in self.positional)
+        return processed
+
+    def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
+        if raw is None:
+            return None
+        return [
+            process(value) if process else value
+            for process, value in zip(self.result_processors, raw, strict=True)
+        ]
+
+    def execute(self, connection: Any, values: Mapping[str, Any]) -> Any:
+        return connection.execute(self.sql, self.params(values))
+
+    def execute_many(self, connection: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        connection.cursor().executemany(self.sql, [self.params(row) for row in rows])
 
 
 class DurabilityError(RuntimeError):

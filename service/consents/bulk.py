@@ -13,13 +13,10 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert
-
-from ..database import write_transaction
 from ..extensions import db
 from ..sites.service import get_site
-from .models import ConsentRecord
-from .service import chain_entries, lock_head, request_fingerprint, save_head
+from .service import chain_entries, request_fingerprint
+from .store import ledger_transaction
 
 
 def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -35,16 +32,10 @@ def bulk_append(site_id: str, events: Iterable[dict[str, Any]], batch_size: int 
     site = get_site(site_id)
     appended = 0
     for batch in _batches(events, batch_size):
-        write_transaction()
-        try:
-            head = lock_head(site.id)
-            rows = chain_entries(head, [bulk_item(event) for event in batch])
-            db.session.execute(insert(ConsentRecord.__table__), rows)
-            save_head(head)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+        with ledger_transaction(db.engine) as ledger:
+            head = ledger.lock(site.id).head
+            rows, checkpoints = chain_entries(head, [bulk_item(event) for event in batch])
+            ledger.write(head, rows, checkpoints)
         appended += len(rows)
     return appended
 

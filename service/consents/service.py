@@ -12,15 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Row, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Row
 
 from ..crypto.jws import (
     InvalidReceipt,
@@ -29,21 +27,21 @@ from ..crypto.jws import (
     sign_compact,
     verify_compact,
 )
-from ..database import write_transaction
-from ..documents.banner import BannerCache, config_version_probe
+from ..documents.banner import config_version_probe
 from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
 from ..ledger.canonical import canonical_json, parse_canonical
-from ..ledger.chain import GENESIS_HASH, build_entry_body, entry_hash, format_timestamp, user_ref
+from ..ledger.chain import build_entry_body, entry_hash, format_timestamp, user_ref
 from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
 from ..ledger.checkpoint import sign_checkpoint
 from ..ledger.merkle import MerkleAccumulator, MerkleTree
 from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
-from ..sites.service import get_site, origin_allowed, site_not_found
+from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
-from .models import Checkpoint, ConsentRecord, LedgerHead
+from .models import Checkpoint, ConsentRecord
+from .store import HeadState, ledger_transaction
 from .useragent import coarse_user_agent
 
 # Columns that copy a body field; verification checks each against the body.
@@ -82,20 +80,23 @@ class SiteContext:
     expires_at: datetime | None
 
 
-def site_context(site_id: str) -> SiteContext:
-    """The site's origins, categories and current documents, validated with one query of
-    ``sites.config_version`` (bumped by every change to the site or its documents) and expiring
-    when the next scheduled document version takes effect."""
-    # The banner's probe: one autocommit read outside the session, so the write transaction that
-    # follows is the request's first and only one.
-    version = config_version_probe.read(db.engine, site_id)
-    if version is None:
-        raise site_not_found(site_id)
-    cache = current_app.extensions.setdefault("consentry_site_contexts", BannerCache())
+class SiteChanged(Exception):
+    """The site or its documents changed since its context was cached: reload and try again."""
+
+
+def site_context(site_id: str, refresh: bool = False) -> SiteContext:
+    """The site's origins, categories and current documents, cached per process.
+
+    The hot path reads nothing to validate the cache up front: the append's locking read returns
+    ``sites.config_version`` (bumped by every change to the site or its documents), and an append
+    made with an older context is abandoned and made again (:class:`SiteChanged`). A context also
+    expires when the next scheduled document version takes effect."""
+    contexts = current_app.extensions.setdefault("consentry_site_contexts", {})
     now = utcnow()
-    context = cache.get((site_id, "", ""), version, now)
-    if context is None:
-        site = get_site(site_id)
+    context = contexts.get(site_id)
+    expired = context is not None and context.expires_at is not None and now >= context.expires_at
+    if refresh or context is None or expired:
+        site = get_site(site_id)  # the version is read first: the data can only be newer
         context = SiteContext(
             id=site.id,
             allowed_origins=list(site.allowed_origins),
@@ -104,7 +105,7 @@ def site_context(site_id: str) -> SiteContext:
             config_version=site.config_version,
             expires_at=next_scheduled_at(site_id, now),
         )
-        cache.put((site_id, "", ""), context)
+        contexts[site_id] = context
     return context
 
 
@@ -116,13 +117,30 @@ def record_consent(
 ) -> dict[str, Any]:
     """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger."""
     site = site_context(site_id)
+    while True:
+        try:
+            choices = check_event(site, event, origin)
+        except DomainError:
+            # Refused by a cached context: answer only once the context is known to be current.
+            if config_version_probe.read(db.engine, site_id) == site.config_version:
+                raise
+            site = site_context(site_id, refresh=True)
+            continue
+        item = entry_item(site.id, event, choices, request_fingerprint(event), user_agent)
+        try:
+            return append_entry(site, event["documents"], item)
+        except SiteChanged:
+            site = site_context(site_id, refresh=True)
+
+
+def check_event(site: SiteContext, event: dict[str, Any], origin: str | None) -> dict[str, bool]:
+    """The event's origin and choices checked against the site; the complete choices."""
     g.cors_site = site
     # Browsers always send Origin on a cross-site POST; a page of another site is refused even for
     # a "simple" text/plain request that CORS would not have preflighted.
     if origin is not None and not origin_allowed(site, origin):
         raise Forbidden(f"Origin {origin} is not allowed to record consent for this site.")
-    choices = check_choices(site, event["action"], event["choices"])
-    return append_entry(site, event, choices, request_fingerprint(event), user_agent)
+    return check_choices(site, event["action"], event["choices"])
 
 
 def check_choices(site: SiteContext, action: str, choices: dict[str, bool]) -> dict[str, bool]:
@@ -187,7 +205,7 @@ def find_event(site_id: str, client_event_id: str) -> Row | None:
     ).one_or_none()
 
 
-def replay(record: ConsentRecord, fingerprint: str) -> dict[str, Any]:
+def replay(record: Row, fingerprint: str) -> dict[str, Any]:
     if not hmac.compare_digest(record.request_sha256, fingerprint):
         raise Unprocessable(
             "This client_event_id (Idempotency-Key) was already used for a different event.",
@@ -195,64 +213,17 @@ def replay(record: ConsentRecord, fingerprint: str) -> dict[str, Any]:
         )
     if record.body is None:
         raise Conflict("This event was recorded and has since been erased.", {"id": record.id})
-    return receipt_response(record)
+    return receipt_response(record._mapping)
 
 
-def receipt_response(record: ConsentRecord) -> dict[str, Any]:
+def receipt_response(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "id": record.id,
-        "seq": record.seq,
-        "recorded_at": format_timestamp(as_utc(record.recorded_at)),
-        "receipt": attach_signature(record.body, record.kid, record.signature),
-        "subject_token": make_subject_token(record.site_id, record.subject),
+        "id": record["id"],
+        "seq": record["seq"],
+        "recorded_at": format_timestamp(as_utc(record["recorded_at"])),
+        "receipt": attach_signature(record["body"], record["kid"], record["signature"]),
+        "subject_token": make_subject_token(record["site_id"], record["subject"]),
     }
-
-
-@dataclass
-class HeadState:
-    """A site's ledger head as read under its lock: the last entry and the Merkle frontier.
-    Read and written with plain Core statements: the append path is hot, and this row is all it
-    updates."""
-
-    site_id: str
-    seq: int
-    head_hash: str
-    frontier: list[str]
-    last_checkpoint_size: int
-    last_checkpoint_at: datetime | None
-
-
-HEADS = LedgerHead.__table__
-
-
-def lock_head(site_id: str) -> HeadState:
-    """The site's ledger head, locked for this transaction (created on the first append)."""
-    query = db.select(HEADS).where(HEADS.c.site_id == site_id).with_for_update()
-    row = db.session.execute(query).mappings().one_or_none()
-    if row is None:
-        insert_head = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-        db.session.execute(
-            insert_head(HEADS)
-            .values(site_id=site_id, seq=0, head_hash=GENESIS_HASH, frontier=[])
-            .on_conflict_do_nothing()
-        )
-        row = db.session.execute(query).mappings().one()
-    return HeadState(**row)
-
-
-def save_head(head: HeadState) -> None:
-    """Write the head back (still under the lock; the caller commits)."""
-    db.session.execute(
-        db.update(HEADS)
-        .where(HEADS.c.site_id == head.site_id)
-        .values(
-            seq=head.seq,
-            head_hash=head.head_hash,
-            frontier=head.frontier,
-            last_checkpoint_size=head.last_checkpoint_size,
-            last_checkpoint_at=head.last_checkpoint_at,
-        )
-    )
 
 
 def accumulator(head: HeadState) -> MerkleAccumulator:
@@ -267,32 +238,20 @@ def pepper_for(site_id: str) -> bytes:
 
 
 def append_entry(
-    site: SiteContext,
-    event: dict[str, Any],
-    choices: dict[str, bool],
-    fingerprint: str,
-    user_agent: str | None,
+    site: SiteContext, documents: dict[str, dict[str, Any]], item: dict[str, Any]
 ) -> dict[str, Any]:
-    """Append one validated event under the site's write lock."""
-    item = entry_item(site.id, event, choices, fingerprint, user_agent)
-    write_transaction()
-    try:
-        head = lock_head(site.id)
-        # Idempotency is checked under the lock, so concurrent duplicates find each other.
-        earlier = find_event(site.id, item["client_event_id"])
-        if earlier is not None:
-            response = replay(earlier, fingerprint)
-            db.session.commit()
-            return response
-        check_documents(site, event["documents"])
-        (row,) = chain_entries(head, [item])
-        db.session.execute(insert(RECORDS), [row])
-        save_head(head)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return receipt_response(ConsentRecord(**row))
+    """Append one validated event under the site's write lock; the receipt of the event's
+    first recording when it was recorded before (idempotency, checked under the lock)."""
+    with ledger_transaction(db.engine) as ledger:
+        locked = ledger.lock(site.id, item["client_event_id"])
+        if locked.earlier_id is None:
+            if locked.config_version != site.config_version:
+                raise SiteChanged
+            check_documents(site, documents)
+            rows, checkpoints = chain_entries(locked.head, [item])
+            ledger.write(locked.head, rows, checkpoints)
+            return receipt_response(rows[0])
+    return replay(find_event(site.id, item["client_event_id"]), item["request_sha256"])
 
 
 def entry_item(
@@ -320,14 +279,16 @@ def entry_item(
     }
 
 
-def chain_entries(head: HeadState, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def chain_entries(
+    head: HeadState, items: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Give ``items`` their places after ``head``: canonical body, hash chain, Ed25519
-    signature, Merkle frontier, and checkpoints when due. Returns the ``consent_records`` rows
-    to insert; the caller holds the site's write lock and commits. An item may carry its own
-    ``recorded_at`` (imports); otherwise it is now."""
+    signature, Merkle frontier, and checkpoints when due. Returns the ``consent_records`` and
+    ``checkpoints`` rows to insert; the caller holds the site's write lock and writes them. An
+    item may carry its own ``recorded_at`` (imports); otherwise it is now."""
     signer = keyring().current
     tree = accumulator(head)
-    rows = []
+    rows, checkpoints = [], []
     for item in items:
         historical = item.get("recorded_at") is not None
         moment = item["recorded_at"] if historical else utcnow()
@@ -360,9 +321,9 @@ def chain_entries(head: HeadState, items: list[dict[str, Any]]) -> list[dict[str
         tree.append(bytes.fromhex(digest))
         head.seq, head.head_hash = seq, digest
         if checkpoint_due(head, moment, by_time=not historical):
-            add_checkpoint(head, tree, moment)
+            checkpoints.append(add_checkpoint(head, tree, moment))
     head.frontier = [node.hex() for node in tree.stack]
-    return rows
+    return rows, checkpoints
 
 
 ITEM_BODY_FIELDS = (
@@ -396,36 +357,28 @@ def checkpoint_due(head: HeadState, now, by_time: bool = True) -> bool:
     return last is None or now - as_utc(last) >= interval
 
 
-def add_checkpoint(head: HeadState, tree: MerkleAccumulator, now) -> Checkpoint:
+def add_checkpoint(head: HeadState, tree: MerkleAccumulator, now) -> dict[str, Any]:
+    """Sign a checkpoint over the head's tree; returns its ``checkpoints`` row."""
     signed = sign_checkpoint(head.site_id, head.seq, tree.root(), now, keyring().current)
-    row = Checkpoint(
-        site_id=head.site_id,
-        tree_size=signed.tree_size,
-        root_hash=signed.root_hash,
-        timestamp=signed.timestamp,
-        kid=signed.kid,
-        signature=signed.signature,
-    )
-    db.session.add(row)
     head.last_checkpoint_size, head.last_checkpoint_at = head.seq, now
-    return row
+    return {
+        "site_id": head.site_id,
+        "tree_size": signed.tree_size,
+        "root_hash": signed.root_hash,
+        "timestamp": signed.timestamp,
+        "kid": signed.kid,
+        "signature": signed.signature,
+    }
 
 
 def cut_checkpoint(site_id: str) -> Checkpoint | None:
-    """Sign a checkpoint over everything recorded so far (None when nothing is new)."""
+    """Sign a checkpoint over everything recorded so far (None when nothing is recorded)."""
     get_site(site_id)
-    write_transaction()
-    try:
-        head = lock_head(site_id)
-        row = None
+    with ledger_transaction(db.engine) as ledger:
+        head = ledger.lock(site_id).head
         if head.seq > head.last_checkpoint_size:
-            row = add_checkpoint(head, accumulator(head), utcnow())
-            save_head(head)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return row if row is not None else latest_checkpoint(site_id)
+            ledger.write(head, [], [add_checkpoint(head, accumulator(head), utcnow())])
+    return latest_checkpoint(site_id)
 
 
 def latest_checkpoint(site_id: str) -> Checkpoint | None:

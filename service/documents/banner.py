@@ -8,7 +8,6 @@ and an entry expires by itself when the site's next scheduled version takes effe
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.engine import Engine
 
+from ..database import direct_connections
 from ..extensions import db
 from ..sites.models import Site
 from ..sites.service import get_site, site_not_found
@@ -103,48 +103,25 @@ def banner_cache(app: Flask | None = None) -> BannerCache:
 
 
 class ConfigVersionProbe:
-    """Reads ``sites.config_version`` on a connection of its own per thread, in autocommit mode.
+    """Reads ``sites.config_version`` on the thread's direct connection (autocommit).
 
     The check runs on every banner request, so it skips the ORM session, the pool checkout and
-    the transaction around it: one indexed primary-key read on a connection kept open. A failed
-    connection is dropped and the next call opens a new one.
+    the transaction around it: one indexed primary-key read on a connection kept open.
     """
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
     def read(self, engine: Engine, site_id: str) -> int | None:
-        local = self._local
-        if getattr(local, "engine", None) is not engine:
-            self._open(engine)
+        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        connection = direct_connections.get(engine)
         try:
-            cursor = local.connection.cursor()
-            cursor.execute(local.sql, (site_id,))
+            cursor = connection.execute(
+                f"SELECT config_version FROM sites WHERE id = {marker}", (site_id,)
+            )
             row = cursor.fetchone()
             cursor.close()
         except Exception:
-            self._close()
+            direct_connections.discard()
             raise
         return row[0] if row else None
-
-    def _open(self, engine: Engine) -> None:
-        self._close()
-        pooled = engine.raw_connection()
-        pooled.detach()  # ours for the life of the thread, outside the pool
-        connection = pooled.dbapi_connection
-        if engine.dialect.name == "postgresql":
-            connection.autocommit = True  # no transaction left open between requests
-        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._local.sql = f"SELECT config_version FROM sites WHERE id = {marker}"
-        self._local.connection = connection
-        self._local.engine = engine
-
-    def _close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.engine = self._local.connection = None
-        if connection is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing more to release
-                connection.close()
 
 
 config_version_probe = ConfigVersionProbe()

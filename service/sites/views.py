@@ -8,6 +8,9 @@ from . import service
 from .schemas import SiteCreateSchema, SiteListSchema, SiteSchema, SiteSettingsSchema
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Manage sites")
+# PATCH leaves out whole settings, never parts of one: a category sent without ``required`` gets
+# its default, as on create (``partial=True`` would reach into the nested schemas too).
+SITE_SETTINGS = tuple(SiteSettingsSchema().fields)
 
 
 @blp.route("", methods=["POST"])
@@ -39,7 +42,7 @@ def get_site(site):
 
 @blp.route("/<site>", methods=["PATCH"])
 @require_scope(blp, "sites:admin")
-@blp.arguments(SiteSettingsSchema(partial=True))
+@blp.arguments(SiteSettingsSchema(partial=SITE_SETTINGS))
 @blp.response(200, SiteSchema)
 def update_site(changes, site):
     """Change a site's settings (the id cannot change)."""

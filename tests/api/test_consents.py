@@ -312,3 +312,50 @@ def test_the_banner_text_shown_is_a_consent_document_too(app, post):
     banner = publish("banner", "We use cookies.")
     assert post(event(documents={"privacy": policy})).status_code == 409
     assert post(event(documents={"privacy": policy, "banner": banner})).status_code == 201
+
+
+def test_another_app_records_against_changes_made_through_the_first(app, client, admin, post):
+    """Each process caches a site's context; the append's locking read of config_version tells a
+    process that another one changed the site or published, and it records against the new state.
+    """
+    from service import create_app
+    from service.extensions import db
+
+    other = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": app.config["INSTANCE_PATH"],
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    url = "/api/v1/sites/news-example/consents"
+
+    def post_to_other(body):
+        return other.test_client().post(url, json=body, headers={"Origin": ORIGIN})
+
+    try:
+        assert post_to_other(event()).status_code == 201  # the other app caches the context
+        site = client.get("/api/v1/sites/news-example", headers=admin).get_json()
+        social = {"id": "social", "title": "Social", "description": "Share buttons."}
+        patched = client.patch(
+            "/api/v1/sites/news-example",
+            json={"categories": [*site["categories"], social]},
+            headers=admin,
+        )
+        assert patched.status_code == 200, patched.get_json()
+        with_social = event(choices={"necessary": True, "social": True})
+        assert post_to_other(with_social).status_code == 201
+
+        policy = publish("privacy", "We collect little.")
+        stale = post_to_other(event())
+        assert stale.status_code == 409
+        assert stale.get_json()["error"]["details"]["current"] == {"privacy": policy}
+        assert post_to_other(event(documents={"privacy": policy})).status_code == 201
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    db.session.rollback()  # requests here share the test's session: drop its SQLite snapshot
+    report = client.get("/api/v1/sites/news-example/ledger/verify", headers=admin).get_json()
+    assert report["ok"] and report["checked"] == 3

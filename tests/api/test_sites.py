@@ -119,6 +119,16 @@ def test_patch_cannot_change_the_id(client, admin, make_site):
     assert client.get("/api/v1/sites/news-example", headers=admin).status_code == 200
 
 
+def test_patched_categories_get_their_defaults_as_on_create(client, admin, make_site):
+    categories = make_site()["categories"] + [{"id": "social", "title": "Social"}]
+    response = client.patch(
+        "/api/v1/sites/news-example", json={"categories": categories}, headers=admin
+    )
+    assert response.status_code == 200, response.get_json()
+    social = response.get_json()["categories"][-1]
+    assert social["required"] is False and social["cookies"] == [] and social["description"] == ""
+
+
 def test_unknown_site_is_404(client, admin):
     response = client.get("/api/v1/sites/nope", headers=admin)
     assert response.status_code == 404

@@ -1,0 +1,179 @@
+"""The ledger's SQL: lock a site's head, append entries and checkpoints, move the head.
+
+Every append runs in one transaction on the thread's direct connection
+(:class:`service.database.DirectConnections`) with statements compiled once per dialect
+(:class:`service.database.Compiled`), because the consent POST is the service's hottest write:
+the ORM's unit of work, the pool checkout and SQLAlchemy's per-statement work cost several times
+the SQL itself. On PostgreSQL the transaction takes two round trips, not seven: ``BEGIN`` and
+the locking read go out together, and so do the inserts, the head update and ``COMMIT``
+(psycopg's pipeline mode).
+
+The site's write lock is SQLite's ``BEGIN IMMEDIATE`` or a PostgreSQL row lock on
+``ledger_heads``, so appends from every worker and every machine form one chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, Engine
+
+from ..database import Compiled, begin_write, direct_connections
+from ..extensions import db
+from ..ledger.chain import GENESIS_HASH
+from ..sites.models import Site
+from .models import Checkpoint, ConsentRecord, LedgerHead
+
+RECORDS = ConsentRecord.__table__
+HEADS = LedgerHead.__table__
+SITES = Site.__table__
+CHECKPOINTS = Checkpoint.__table__
+
+HEAD_FIELDS = ("seq", "head_hash", "frontier", "last_checkpoint_size", "last_checkpoint_at")
+RECORD_COLUMNS = tuple(column.key for column in RECORDS.columns if column.key != "redacted_at")
+CHECKPOINT_COLUMNS = ("site_id", "tree_size", "root_hash", "timestamp", "kid", "signature")
+
+
+@dataclass
+class HeadState:
+    """A site's ledger head as read under its lock: the last entry and the Merkle frontier."""
+
+    site_id: str
+    seq: int
+    head_hash: str
+    frontier: list[str]
+    last_checkpoint_size: int
+    last_checkpoint_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LockedHead:
+    """What the locking read answers besides the head: the site's ``config_version`` now (to
+    check the cached site context against) and the id of an earlier entry for the same
+    ``client_event_id``, if any (idempotency checked under the lock)."""
+
+    head: HeadState
+    config_version: int
+    earlier_id: str | None
+
+
+class Statements:
+    """The append's statements, compiled for one dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        earlier = (
+            select(RECORDS.c.id)
+            .where(
+                RECORDS.c.site_id == HEADS.c.site_id,
+                RECORDS.c.client_event_id == bindparam("client_event_id"),
+            )
+            .scalar_subquery()
+        )
+        lock = (
+            select(
+                *(HEADS.c[name] for name in HEAD_FIELDS),
+                SITES.c.config_version,
+                earlier.label("earlier_id"),
+            )
+            .join(SITES, SITES.c.id == HEADS.c.site_id)
+            .where(HEADS.c.site_id == bindparam("site_id"))
+            .with_for_update(of=HEADS)  # SQLite: BEGIN IMMEDIATE already holds the lock
+        )
+        dialect_insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
+        self.lock = Compiled(lock, dialect)
+        self.create_head = Compiled(
+            dialect_insert(HEADS).on_conflict_do_nothing(), dialect, ["site_id", *HEAD_FIELDS]
+        )
+        self.insert_records = Compiled(insert(RECORDS), dialect, RECORD_COLUMNS)
+        self.insert_checkpoints = Compiled(insert(CHECKPOINTS), dialect, CHECKPOINT_COLUMNS)
+        self.save_head = Compiled(
+            update(HEADS).where(HEADS.c.site_id == bindparam("head_site_id")),
+            dialect,
+            HEAD_FIELDS,
+        )
+
+
+class LedgerTransaction:
+    """One write transaction on a site's ledger (see :func:`ledger_transaction`): ``lock`` first,
+    then ``write``, which commits. A transaction that does not write is rolled back."""
+
+    def __init__(self, connection: Any, statements: Statements, begin: str, pipelined: bool):
+        self.connection = connection
+        self.statements = statements
+        self.begin = begin
+        self.pipelined = pipelined
+        self.begun = False
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        """What runs in the block goes out in one round trip on PostgreSQL (psycopg's pipeline),
+        after the ``BEGIN`` when this is the transaction's first batch."""
+        with self.connection.pipeline() if self.pipelined else contextlib.nullcontext():
+            if not self.begun:
+                self.connection.execute(self.begin)
+                self.begun = True
+            yield
+
+    def lock(self, site_id: str, client_event_id: str | None = None) -> LockedHead:
+        """Lock the site's head (creating it on the site's first append)."""
+        values = {"site_id": site_id, "client_event_id": client_event_id}
+        row = self._read_locked(values)
+        if row is None:
+            new_head = {"site_id": site_id, "seq": 0, "head_hash": GENESIS_HASH, "frontier": []}
+            new_head |= {"last_checkpoint_size": 0, "last_checkpoint_at": None}
+            with self._batch():
+                self.statements.create_head.execute(self.connection, new_head)
+            row = self._read_locked(values)
+        *head, config_version, earlier_id = row
+        return LockedHead(HeadState(site_id, *head), config_version, earlier_id)
+
+    def _read_locked(self, values: dict[str, Any]) -> list[Any] | None:
+        statement = self.statements.lock
+        with self._batch():
+            cursor = statement.execute(self.connection, values)
+        return statement.row(cursor.fetchone())
+
+    def write(
+        self, head: HeadState, records: list[dict[str, Any]], checkpoints: list[dict[str, Any]]
+    ) -> None:
+        """Insert ``records`` and ``checkpoints``, move the head and commit."""
+        statements = self.statements
+        head_values = {name: getattr(head, name) for name in HEAD_FIELDS}
+        head_values["head_site_id"] = head.site_id
+        with self._batch():
+            if records:
+                statements.insert_records.execute_many(self.connection, records)
+            if checkpoints:
+                statements.insert_checkpoints.execute_many(self.connection, checkpoints)
+            statements.save_head.execute(self.connection, head_values)
+            self.connection.execute("COMMIT")
+
+
+_statements: dict[str, Statements] = {}
+
+
+@contextlib.contextmanager
+def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
+    """A write transaction on the thread's direct connection; rolled back unless it wrote, and
+    when the block raises. The ORM session's transaction is ended first: on SQLite its snapshot
+    would otherwise hide what this one commits from the session's later reads."""
+    if db.session().in_transaction():
+        db.session.commit()
+    dialect = engine.dialect
+    statements = _statements.get(dialect.name)
+    if statements is None:
+        statements = _statements[dialect.name] = Statements(dialect)
+    connection = direct_connections.get(engine)
+    try:
+        yield LedgerTransaction(
+            connection, statements, begin_write(engine), dialect.name == "postgresql"
+        )
+    finally:
+        direct_connections.rollback()  # nothing to do after a commit
