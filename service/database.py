@@ -49,6 +49,17 @@ def configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        # psycopg prepares a statement run five times, and PostgreSQL may then keep one generic
+        # plan for it: planned while a table was nearly empty, that plan can scan it in full
+        # for the life of the connection (the ledger's locking read slowed with every append
+        # until measured). A plan for the actual values and current statistics each time.
+        dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
+
+
 def write_transaction() -> Connection:
     """Start the session's transaction as a write transaction (call before any read in it).
 
@@ -243,6 +254,8 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine)
+        elif engine.dialect.name == "postgresql":
+            configure_postgresql(engine)
         if app.config["CHECK_DURABILITY"]:
             check_durability(engine)
             check_at_start(app, engine)

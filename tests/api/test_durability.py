@@ -120,3 +120,14 @@ def test_pooled_connections_cut_by_the_server_are_replaced(app, backend, client)
     assert killed >= 1
     assert client.get("/healthz").status_code == 200
     assert db.session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+
+
+def test_postgres_plans_each_statement_for_its_values(app, backend):
+    """A generic plan made while a table was nearly empty would be kept by each connection."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.database import direct_connections
+
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+    direct = direct_connections.get(db.engine)
+    assert direct.execute("SHOW plan_cache_mode").fetchone()[0] == "force_custom_plan"
