@@ -59,9 +59,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         url_prefix="/api/docs",
     )
 
-    from .documents import fastpath
+    from .consents import fastpath as consent_fastpath
+    from .documents import fastpath as banner_fastpath
 
-    fastpath.init_app(app)
+    banner_fastpath.init_app(app)
+    consent_fastpath.init_app(app)
 
     from .cli import init_app as init_cli
 

@@ -50,10 +50,16 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
 
 
 class MalformedJSON(DomainError):
@@ -144,7 +150,9 @@ def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    return error_response(error.status, error.code, error.message, error.details)
+    response = error_response(error.status, error.code, error.message, error.details)
+    response.headers.update(error.headers)
+    return response
 
 
 def handle_validation_error(error: ValidationError) -> Response:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
-from flask import current_app, jsonify, request
+from flask import g, jsonify, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
@@ -10,6 +11,7 @@ from ..cors import public
 from ..errors import MalformedJSON, Unprocessable, accepts_media_types
 from ..extensions import limiter
 from . import service
+from .ratelimit import RATE_COUNTED, check_site_limit, hit_site_limit
 from .schemas import (
     CheckpointSchema,
     ConsentEventSchema,
@@ -24,18 +26,15 @@ blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Record 
 event_schema = ConsentEventSchema()
 
 
-def site_rate_key() -> str:
-    return "consents:" + (request.view_args or {}).get("site", "")
-
-
-def consent_rate_limit() -> str:
-    return current_app.config["CONSENT_RATE_LIMIT"]
+@limiter.request_filter
+def consents_check_their_own_limit() -> bool:
+    """The consent POST counts its per-site limit itself (``ratelimit``)."""
+    return request.endpoint == "consents.record_consent"
 
 
 @blp.route("/sites/<site>/consents", methods=["POST"])
 @public
 @accepts_media_types("text/plain")
-@limiter.limit(consent_rate_limit, key_func=site_rate_key)
 @blp.doc(
     requestBody={
         "required": True,
@@ -46,25 +45,42 @@ def consent_rate_limit() -> str:
     }
 )
 @blp.response(201, ConsentReceiptSchema)
+@blp.alt_response(429, schema=None)
 def record_consent(site):
     """Record one consent event (JSON or text/plain JSON from sendBeacon); idempotent by
     ``client_event_id`` / ``Idempotency-Key``."""
-    event = event_schema.load(parse_json_body())
-    key = request.headers.get("Idempotency-Key")
+    # The fast path may have counted this request already before handing it over.
+    rate = request.environ.get(RATE_COUNTED) or hit_site_limit(site)
+    g.rate_limit_headers = rate.headers
+    check_site_limit(rate)
+    receipt = receive_consent(site, parse_json_body(request.get_data(cache=False)), request.headers)
+    return receipt
+
+
+@blp.after_request
+def add_rate_limit_headers(response):
+    """The consent POST's answers, errors included, carry its rate-limit headers."""
+    response.headers.update(g.pop("rate_limit_headers", {}))
+    return response
+
+
+def receive_consent(site_id: str, data: object, headers: Mapping[str, str]) -> dict:
+    """Validate a consent POST's parsed body and record it: the view's work, shared with the fast
+    path. ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``."""
+    event = event_schema.load(data)
+    key = headers.get("Idempotency-Key")
     if key is not None and key.strip().lower() != str(event["client_event_id"]):
         raise Unprocessable(
             "Idempotency-Key must equal client_event_id.",
             {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
         )
-    return service.record_consent(
-        site, event, request.headers.get("Origin"), request.headers.get("User-Agent")
-    )
+    return service.record_consent(site_id, event, headers.get("Origin"), headers.get("User-Agent"))
 
 
-def parse_json_body() -> object:
+def parse_json_body(body: bytes) -> object:
     """The body as JSON whatever its media type (sendBeacon sends text/plain)."""
     try:
-        return json.loads(request.get_data(cache=False) or b"null")
+        return json.loads(body or b"null")
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedJSON("The request body is not valid JSON.") from error
 

@@ -1,0 +1,132 @@
+"""The consent POST's fast path answers a well-formed consent exactly as the Flask view does, and
+hands everything else to Flask without counting a request twice against the rate limit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service import create_app
+from service.extensions import db
+from tests.api.test_consents import ORIGIN, event
+from tests.conftest import migrate, site_payload
+
+URL = "/api/v1/sites/news-example/consents"
+
+
+class FlaskCalls:
+    """Counts the requests that reach Flask behind the fast path."""
+
+    def __init__(self, app) -> None:
+        self.count = 0
+        fast_path = app.wsgi_app
+        flask_app = fast_path.wsgi_app
+
+        def counting(environ, start_response):
+            self.count += 1
+            return flask_app(environ, start_response)
+
+        fast_path.wsgi_app = counting
+
+
+@pytest.fixture
+def flask_calls(app, make_site):
+    make_site()
+    return FlaskCalls(app)
+
+
+def test_a_consent_is_answered_before_flask(client, flask_calls):
+    answer = client.post(URL, json=event(), headers={"Origin": ORIGIN})
+    assert answer.status_code == 201
+    assert flask_calls.count == 0
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert answer.headers["Vary"] == "Origin"
+    assert answer.mimetype == "application/json"
+    assert set(answer.get_json()) == {"id", "seq", "recorded_at", "receipt", "subject_token"}
+
+
+def test_text_plain_beacons_take_the_fast_path_too(client, flask_calls):
+    answer = client.post(
+        URL,
+        data=json.dumps(event()),
+        content_type="text/plain;charset=UTF-8",
+        headers={"Origin": ORIGIN},
+    )
+    assert answer.status_code == 201
+    assert flask_calls.count == 0
+
+
+def test_the_fast_path_and_the_view_give_the_same_answer(app, client, flask_calls):
+    body = event()
+    first = client.post(URL, json=body, headers={"Origin": ORIGIN})
+    # The same event again, straight to the Flask view (a replay: the first answer again).
+    app.wsgi_app = app.wsgi_app.wsgi_app  # without the fast path
+    again = client.post(URL, json=body, headers={"Origin": ORIGIN})
+    assert again.status_code == first.status_code == 201
+    assert {k: v for k, v in again.get_json().items() if k != "subject_token"} == {
+        k: v for k, v in first.get_json().items() if k != "subject_token"
+    }
+    skip = {"X-RateLimit-Remaining", "X-RateLimit-Reset", "Content-Length"}
+    assert {k: v for k, v in first.headers.items() if k not in skip} == {
+        k: v for k, v in again.headers.items() if k not in skip
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"json": event(action="nope")}, 422),
+        ({"json": event(), "headers": {"Origin": "https://evil.example"}}, 403),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"data": "a=b", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({"json": event(), "headers": {"Idempotency-Key": "other"}}, 422),
+    ],
+)
+def test_errors_are_answered_by_flask_with_the_envelope(client, flask_calls, kwargs, status):
+    kwargs.setdefault("headers", {}).setdefault("Origin", ORIGIN)
+    answer = client.post(URL, **kwargs)
+    assert answer.status_code == status
+    assert flask_calls.count == 1
+    assert set(answer.get_json()["error"]) == {"code", "message", "details"}
+
+
+def test_unknown_site_is_a_404_from_flask(client, flask_calls):
+    answer = client.post("/api/v1/sites/nope/consents", json=event(), headers={"Origin": ORIGIN})
+    assert answer.status_code == 404
+    assert flask_calls.count == 1
+
+
+def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/fast.db",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "CONSENT_RATE_LIMIT": "3 per minute",
+        }
+    )
+    migrate(app)
+    with app.app_context():
+        from service.auth.service import SCOPES, create_api_key
+
+        _key, plaintext = create_api_key(SCOPES)
+        client = app.test_client()
+        admin = {"Authorization": f"Bearer {plaintext}"}
+        assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
+        calls = FlaskCalls(app)
+        origin = {"Origin": ORIGIN}
+        statuses = [
+            client.post(URL, json=event(), headers=origin).status_code,  # fast path
+            client.post(URL, json=event(action="nope"), headers=origin).status_code,  # Flask
+            client.post(URL, json=event(), headers=origin).status_code,  # fast path
+        ]
+        limited = client.post(URL, json=event(), headers=origin)
+        assert [*statuses, limited.status_code] == [201, 422, 201, 429]
+        assert calls.count == 2
+        assert limited.headers["X-RateLimit-Remaining"] == "0"
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert limited.headers["Access-Control-Allow-Origin"] == ORIGIN
+        db.session.remove()
+        db.engine.dispose()
