@@ -15,10 +15,17 @@ The site's write lock is SQLite's ``BEGIN IMMEDIATE`` or a PostgreSQL row lock o
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: SQLite's busy handler queues the appenders there
+    fcntl = None
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -156,6 +163,42 @@ class LedgerTransaction:
             self.connection.execute("COMMIT")
 
 
+class AppendQueue:
+    """SQLite: a lock file beside the database queues the appenders of every process.
+
+    ``BEGIN IMMEDIATE`` alone would serialise them too, but SQLite's busy handler makes a waiting
+    writer sleep 1, 2, 5, 10... ms between retries, so two workers spend much of their time
+    asleep while the lock is free; the kernel wakes an ``flock`` waiter the moment the holder
+    lets go. PostgreSQL needs nothing of the kind: its row lock wakes waiters itself.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def held(self, engine: Engine) -> Iterator[None]:
+        path = engine.url.database
+        if engine.dialect.name != "sqlite" or not path or path == ":memory:" or fcntl is None:
+            yield
+            return
+        descriptor = self._descriptor(path)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _descriptor(self, database: str) -> int:
+        """This thread's own descriptor (flock excludes between descriptors, not threads)."""
+        descriptors = self._local.__dict__.setdefault("descriptors", {})
+        if database not in descriptors:
+            descriptors[database] = os.open(
+                f"{database}-append.lock", os.O_RDWR | os.O_CREAT, 0o600
+            )
+        return descriptors[database]
+
+
+append_queue = AppendQueue()
 _statements: dict[str, Statements] = {}
 
 
@@ -171,9 +214,10 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     if statements is None:
         statements = _statements[dialect.name] = Statements(dialect)
     connection = direct_connections.get(engine)
-    try:
-        yield LedgerTransaction(
-            connection, statements, begin_write(engine), dialect.name == "postgresql"
-        )
-    finally:
-        direct_connections.rollback()  # nothing to do after a commit
+    with append_queue.held(engine):
+        try:
+            yield LedgerTransaction(
+                connection, statements, begin_write(engine), dialect.name == "postgresql"
+            )
+        finally:
+            direct_connections.rollback()  # nothing to do after a commit

@@ -326,6 +326,35 @@ def test_concurrent_writers_in_threads_keep_one_linear_chain(app, client, make_s
     assert report["ok"] is True and report["checked"] == 43
 
 
+def test_sqlite_appenders_queue_on_a_lock_file_beside_the_database(app, backend, make_site):
+    """Waiting on the lock file (woken at once), not in SQLite's sleeping busy handler."""
+    import fcntl
+    import os
+    import threading
+
+    if backend.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL's row lock queues the appenders")
+    make_site()
+    holder = os.open(db.engine.url.database + "-append.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as another process in the middle of an append
+    answers = []
+
+    def append() -> None:
+        answer = app.test_client().post(
+            "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
+        )
+        answers.append(answer.status_code)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    writer.join(0.5)
+    waited = writer.is_alive()
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    writer.join(10)
+    assert waited and answers == [201]
+
+
 def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_site, admin):
     import subprocess
     import sys
