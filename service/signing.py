@@ -79,8 +79,13 @@ def keyring() -> KeyRing:
 
 def _serializer() -> URLSafeTimedSerializer:
     # itsdangerous takes a key list, oldest first: it signs with the last and accepts them all.
-    keys = [*reversed(current_app.config["OLD_SECRET_KEYS"]), current_app.config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=SUBJECT_TOKEN_SALT)
+    keys = (*reversed(current_app.config["OLD_SECRET_KEYS"]), current_app.config["SECRET_KEY"])
+    # One per key list and app: every receipt carries a token, and building one costs more
+    # than signing it.
+    serializers = current_app.extensions.setdefault("consentry_subject_tokens", {})
+    if keys not in serializers:
+        serializers[keys] = URLSafeTimedSerializer(list(keys), salt=SUBJECT_TOKEN_SALT)
+    return serializers[keys]
 
 
 def make_subject_token(site_id: str, subject: str) -> str:
