@@ -40,6 +40,48 @@ class PageField(fields.String):
         return urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
 
 
+class DocumentRefs(fields.Dict):
+    """``{kind: {"version", "sha256"}}``: documented as the nested schema it is, checked in one
+    pass. Every consent names four documents, and a nested schema load per document cost as much
+    as the rest of the event's validation."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            keys=fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
+            values=fields.Nested(DocumentRefSchema),
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        refs, errors = {}, {}
+        for kind, ref in value.items():
+            problems = document_ref_problems(kind, ref)
+            if problems:
+                errors[kind] = problems
+            else:
+                refs[kind] = {"version": ref["version"], "sha256": ref["sha256"]}
+        if errors:
+            raise ValidationError(errors)
+        return refs
+
+
+def document_ref_problems(kind: object, ref: object) -> dict[str, list[str]]:
+    """What is wrong with one ``documents`` entry, by field (empty when nothing is)."""
+    if kind not in DOCUMENT_KINDS:
+        return {"key": [f"Must be one of: {', '.join(DOCUMENT_KINDS)}."]}
+    if not isinstance(ref, dict):
+        return {"value": ["Give an object with version and sha256."]}
+    problems = {name: ["Unknown field."] for name in ref if name not in ("version", "sha256")}
+    version, sha256 = ref.get("version"), ref.get("sha256")
+    if type(version) is not int or not 1 <= version <= 1_000_000:
+        problems["version"] = ["Give the version number (an integer from 1)."]
+    if not isinstance(sha256, str) or not HEX64.match(sha256):
+        problems["sha256"] = ["Give the text's SHA-256 (64 lowercase hex digits)."]
+    return problems
+
+
 class ConsentEventSchema(Schema):
     """What the widget (or a site's server) sends for one consent event."""
 
@@ -52,11 +94,7 @@ class ConsentEventSchema(Schema):
         required=True,
         validate=validate.Length(max=50),
     )
-    documents = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
-        values=fields.Nested(DocumentRefSchema),
-        required=True,
-    )
+    documents = DocumentRefs(required=True)
     revision = fields.String(required=True, validate=validate.Length(1, 128))
     method = fields.String(required=True, validate=validate.OneOf(sorted(METHODS)))
     gpc = StrictBoolean(load_default=False)
