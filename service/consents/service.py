@@ -40,8 +40,9 @@ from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
+from .group import REPLAY, GroupCommit, Pending
 from .models import Checkpoint, ConsentRecord
-from .store import HeadState, ledger_transaction
+from .store import HeadState, end_session_transaction, ledger_transaction
 from .useragent import coarse_user_agent
 
 # Columns that copy a body field; verification checks each against the body.
@@ -240,18 +241,49 @@ def pepper_for(site_id: str) -> bytes:
 def append_entry(
     site: SiteContext, documents: dict[str, dict[str, Any]], item: dict[str, Any]
 ) -> dict[str, Any]:
-    """Append one validated event under the site's write lock; the receipt of the event's
-    first recording when it was recorded before (idempotency, checked under the lock)."""
+    """Append one validated event under the site's write lock, in a group with the appends the
+    worker has waiting for the same site (:mod:`group`); the receipt of the event's first
+    recording when it was recorded before (idempotency, checked under the lock)."""
+    end_session_transaction()  # its snapshot could predate the entry a replay reads
+    pending = Pending(site, documents, item)
+    groups = current_app.extensions.setdefault("consentry_append_groups", GroupCommit())
+    groups.submit(site.id, pending, append_group)
+    if pending.outcome is REPLAY:
+        return replay(find_event(site.id, item["client_event_id"]), item["request_sha256"])
+    if isinstance(pending.outcome, BaseException):
+        raise pending.outcome
+    if pending.outcome is None:
+        raise RuntimeError("The append's group was abandoned.")
+    return receipt_response(pending.outcome)
+
+
+def append_group(group: list[Pending]) -> None:
+    """Append a group of events for one site in one transaction under its lock. Each gets its
+    own outcome: its row, a replay (recorded before, or earlier in this group), a changed site
+    (its context is older than the site), or outdated documents."""
+    site_id = group[0].site.id
     with ledger_transaction(db.engine) as ledger:
-        locked = ledger.lock(site.id, item["client_event_id"])
-        if locked.earlier_id is None:
-            if locked.config_version != site.config_version:
-                raise SiteChanged
-            check_documents(site, documents)
-            rows, checkpoints = chain_entries(locked.head, [item])
+        locked = ledger.lock(site_id, [pending.item["client_event_id"] for pending in group])
+        accepted, seen = [], set(locked.earlier)
+        for pending in group:
+            event_id = pending.item["client_event_id"]
+            if event_id in seen:
+                pending.outcome = REPLAY
+            elif pending.site.config_version != locked.config_version:
+                pending.outcome = SiteChanged()
+            else:
+                try:
+                    check_documents(pending.site, pending.documents)
+                except DocumentsOutdated as error:
+                    pending.outcome = error
+                else:
+                    accepted.append(pending)
+                    seen.add(event_id)
+        if accepted:
+            rows, checkpoints = chain_entries(locked.head, [pending.item for pending in accepted])
             ledger.write(locked.head, rows, checkpoints)
-            return receipt_response(rows[0])
-    return replay(find_event(site.id, item["client_event_id"]), item["request_sha256"])
+            for pending, row in zip(accepted, rows, strict=True):
+                pending.outcome = row
 
 
 def entry_item(

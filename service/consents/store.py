@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,38 +63,31 @@ class HeadState:
 @dataclass(frozen=True)
 class LockedHead:
     """What the locking read answers besides the head: the site's ``config_version`` now (to
-    check the cached site context against) and the id of an earlier entry for the same
-    ``client_event_id``, if any (idempotency checked under the lock)."""
+    check the cached site context against) and, by ``client_event_id``, the ids of the entries
+    already recorded for the events asked about (idempotency checked under the lock)."""
 
     head: HeadState
     config_version: int
-    earlier_id: str | None
+    earlier: dict[str, str]
 
 
 class Statements:
     """The append's statements, compiled for one dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
-        earlier = (
-            select(RECORDS.c.id)
-            .where(
-                RECORDS.c.site_id == HEADS.c.site_id,
-                RECORDS.c.client_event_id == bindparam("client_event_id"),
-            )
-            .scalar_subquery()
+        earlier = select(RECORDS.c.id).where(
+            RECORDS.c.site_id == bindparam("site_id"),
+            RECORDS.c.client_event_id == bindparam("client_event_id"),
         )
         lock = (
-            select(
-                *(HEADS.c[name] for name in HEAD_FIELDS),
-                SITES.c.config_version,
-                earlier.label("earlier_id"),
-            )
+            select(*(HEADS.c[name] for name in HEAD_FIELDS), SITES.c.config_version)
             .join(SITES, SITES.c.id == HEADS.c.site_id)
             .where(HEADS.c.site_id == bindparam("site_id"))
             .with_for_update(of=HEADS)  # SQLite: BEGIN IMMEDIATE already holds the lock
         )
         dialect_insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
         self.lock = Compiled(lock, dialect)
+        self.earlier = Compiled(earlier, dialect)
         self.create_head = Compiled(
             dialect_insert(HEADS).on_conflict_do_nothing(), dialect, ["site_id", *HEAD_FIELDS]
         )
@@ -128,24 +121,39 @@ class LedgerTransaction:
                 self.begun = True
             yield
 
-    def lock(self, site_id: str, client_event_id: str | None = None) -> LockedHead:
-        """Lock the site's head (creating it on the site's first append)."""
-        values = {"site_id": site_id, "client_event_id": client_event_id}
-        row = self._read_locked(values)
-        if row is None:
+    def lock(self, site_id: str, client_event_ids: Sequence[str] = ()) -> LockedHead:
+        """Lock the site's head (creating it on the site's first append) and look up which of
+        ``client_event_ids`` are recorded already, in the same round trip."""
+        locked = self._read_locked(site_id, client_event_ids)
+        if locked is None:
             new_head = {"site_id": site_id, "seq": 0, "head_hash": GENESIS_HASH, "frontier": []}
             new_head |= {"last_checkpoint_size": 0, "last_checkpoint_at": None}
             with self._batch():
                 self.statements.create_head.execute(self.connection, new_head)
-            row = self._read_locked(values)
-        *head, config_version, earlier_id = row
-        return LockedHead(HeadState(site_id, *head), config_version, earlier_id)
+            locked = self._read_locked(site_id, client_event_ids)
+        return locked
 
-    def _read_locked(self, values: dict[str, Any]) -> list[Any] | None:
-        statement = self.statements.lock
+    def _read_locked(self, site_id: str, client_event_ids: Sequence[str]) -> LockedHead | None:
+        statements, connection = self.statements, self.connection
         with self._batch():
-            cursor = statement.execute(self.connection, values)
-        return statement.row(cursor.fetchone())
+            cursor = statements.lock.execute(connection, {"site_id": site_id})
+            lookups = [
+                (
+                    event_id,
+                    statements.earlier.execute(
+                        connection, {"site_id": site_id, "client_event_id": event_id}
+                    ),
+                )
+                for event_id in client_event_ids
+            ]
+        row = statements.lock.row(cursor.fetchone())
+        if row is None:
+            return None
+        *head, config_version = row
+        earlier = {
+            event_id: found[0] for event_id, lookup in lookups if (found := lookup.fetchone())
+        }
+        return LockedHead(HeadState(site_id, *head), config_version, earlier)
 
     def write(
         self, head: HeadState, records: list[dict[str, Any]], checkpoints: list[dict[str, Any]]
@@ -202,13 +210,19 @@ append_queue = AppendQueue()
 _statements: dict[str, Statements] = {}
 
 
+def end_session_transaction() -> None:
+    """Commit the ORM session's open transaction, if any: on SQLite its snapshot would hide what
+    the direct connection commits from the session's later reads."""
+    if db.session().in_transaction():
+        db.session.commit()
+
+
 @contextlib.contextmanager
 def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     """A write transaction on the thread's direct connection; rolled back unless it wrote, and
-    when the block raises. The ORM session's transaction is ended first: on SQLite its snapshot
-    would otherwise hide what this one commits from the session's later reads."""
-    if db.session().in_transaction():
-        db.session.commit()
+    when the block raises. The ORM session's transaction is ended first
+    (:func:`end_session_transaction`)."""
+    end_session_transaction()
     dialect = engine.dialect
     statements = _statements.get(dialect.name)
     if statements is None:

@@ -1,0 +1,120 @@
+"""Group commit: the appends a worker has waiting for one site go in one transaction, and each
+still gets its own answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from service.consents import service
+from service.consents.group import REPLAY, GroupCommit, Pending
+from service.extensions import db
+from tests.api.test_consents import ORIGIN, event, publish
+from tests.api.test_ledger import verify
+
+
+def pending_for(site, documents: dict, **overrides) -> Pending:
+    body = event(documents=documents, **overrides)
+    choices = {"necessary": True, "analytics": True, "marketing": False}
+    item = service.entry_item(site.id, body, choices, service.request_fingerprint(body), None)
+    return Pending(site, documents, item)
+
+
+def test_each_append_of_a_group_gets_its_own_outcome(app, client, admin, make_site):
+    make_site()
+    first = publish("privacy", "We collect little.")
+    site = service.site_context("news-example", refresh=True)
+    recorded = pending_for(site, {"privacy": first})
+    service.append_group([recorded])
+
+    again = dataclasses.replace(recorded, done=False, outcome=None)
+    fresh = pending_for(site, {"privacy": first})
+    twin = dataclasses.replace(fresh, outcome=None)  # the same event twice in one group
+    outdated = pending_for(site, {})
+    stale = pending_for(dataclasses.replace(site, config_version=site.config_version - 1), {})
+    second = pending_for(site, {"privacy": first})
+    group = [again, fresh, twin, outdated, stale, second]
+    service.append_group(group)
+
+    assert again.outcome is REPLAY and twin.outcome is REPLAY
+    assert isinstance(outdated.outcome, service.DocumentsOutdated)
+    assert isinstance(stale.outcome, service.SiteChanged)
+    assert [fresh.outcome["seq"], second.outcome["seq"]] == [2, 3]  # one transaction, in order
+    db.session.rollback()
+    report = verify(client, admin)
+    assert report["ok"] and report["checked"] == 3
+
+
+def test_appends_queued_behind_a_running_group_go_in_the_next_one():
+    groups = GroupCommit()
+    runs: list[list[str]] = []
+    first_running, release_first = threading.Event(), threading.Event()
+
+    def run(group):
+        runs.append([pending.item["name"] for pending in group])
+        if len(runs) == 1:
+            first_running.set()
+            release_first.wait(5)
+        for pending in group:
+            pending.outcome = pending.item["name"]
+
+    def submit(name: str) -> Pending:
+        pending = Pending(site=None, documents={}, item={"name": name})
+        groups.submit("site", pending, run)
+        return pending
+
+    results: dict[str, Pending] = {}
+    first = threading.Thread(target=lambda: results.setdefault("a", submit("a")))
+    first.start()
+    assert first_running.wait(5)
+    others = [
+        threading.Thread(target=lambda n=name: results.setdefault(n, submit(n)))
+        for name in ("b", "c", "d")
+    ]
+    for thread in others:
+        thread.start()
+    while sum(len(queue) for _lock, queue in groups._sites.values()) < 3:
+        threading.Event().wait(0.01)
+    release_first.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert runs[0] == ["a"] and sorted(runs[1]) == ["b", "c", "d"] and len(runs) == 2
+    assert {name: pending.outcome for name, pending in results.items()} == {
+        name: name for name in "abcd"
+    }
+
+
+def test_a_failed_group_fails_each_of_its_appends():
+    groups = GroupCommit()
+    pending = Pending(site=None, documents={}, item={})
+
+    def run(group):
+        raise ConnectionError("database gone")
+
+    groups.submit("site", pending, run)
+    assert isinstance(pending.outcome, ConnectionError) and pending.done
+
+
+def test_threads_of_one_app_append_one_linear_chain(app, client, admin, make_site):
+    make_site()
+    answers: list[int] = []
+
+    def writer(index: int) -> None:
+        local = app.test_client()
+        for n in range(10):
+            response = local.post(
+                "/api/v1/sites/news-example/consents",
+                json=event(subject=f"s_group{index:02d}_{n:04d}"),
+                headers={"Origin": ORIGIN},
+            )
+            answers.append(response.status_code)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [201] * 60
+    db.session.rollback()
+    report = verify(client, admin)
+    assert report["ok"] and report["checked"] == 60
