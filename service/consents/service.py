@@ -4,7 +4,8 @@
 then appends it: the append takes the site's write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a
 row lock on ``ledger_heads``), re-checks idempotency under the lock, builds the canonical body,
 chains it, signs it, extends the Merkle frontier and cuts a checkpoint when one is due, all in one
-transaction. Nothing here ever updates or deletes an entry.
+transaction, together with the appends the worker has waiting for the same site (``group``). The
+SQL is in ``store``. Nothing here ever updates or deletes an entry.
 """
 
 from __future__ import annotations
