@@ -89,7 +89,8 @@ class ConsentFastPath:
                     return None
                 headers = EnvironHeaders(environ)
                 receipt = receipt_schema.dump(receive_consent(site_id, data, headers))
-            except Exception:
+            except Exception as error:
+                self.app.logger.debug("Consent handed over to Flask: %r", error)
                 return None
             payload = (json.dumps(receipt, separators=(",", ":")) + "\n").encode()
             response_headers = [
