@@ -4,12 +4,13 @@ Every append runs in one transaction on the thread's direct connection
 (:class:`service.database.DirectConnections`) with statements compiled once per dialect
 (:class:`service.database.Compiled`), because the consent POST is the service's hottest write:
 the ORM's unit of work, the pool checkout and SQLAlchemy's per-statement work cost several times
-the SQL itself. On PostgreSQL the transaction takes two round trips, not seven: ``BEGIN`` and
-the locking read go out together, and so do the inserts, the head update and ``COMMIT``
-(psycopg's pipeline mode).
+the SQL itself. On PostgreSQL an append takes two round trips, where the ORM path took eight:
+``BEGIN`` and the locking read go out together, and so do the inserts, the head update and
+``COMMIT`` (psycopg's pipeline mode).
 
-The site's write lock is SQLite's ``BEGIN IMMEDIATE`` or a PostgreSQL row lock on
-``ledger_heads``, so appends from every worker and every machine form one chain.
+The site's write lock is SQLite's ``BEGIN IMMEDIATE`` (queued on a lock file, ``AppendQueue``) or
+a PostgreSQL row lock on ``ledger_heads``, so appends from every worker and every machine form
+one chain.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 try:
     import fcntl
-except ImportError:  # not on Windows: SQLite's busy handler queues the appenders there
+except ImportError:  # Windows has none: SQLite's busy handler queues the appenders there
     fcntl = None
 
 from sqlalchemy import bindparam, insert, select, update
