@@ -516,3 +516,55 @@ def test_arabic_page_gets_a_right_to_left_banner_in_arabic(page, live, hosts: Ho
     # Buttons run right to left: the first one (Accept all) sits rightmost.
     boxes = [b.bounding_box() for b in dialog.get_by_role("button").all()]
     assert boxes[0]["x"] > boxes[-1]["x"]
+
+
+CONTRASTS = """
+root => {
+  const rgb = text => {
+    const [r, g, b, a = 1] = text.match(/[\\d.]+/g).map(Number);
+    return { r, g, b, a };
+  };
+  const luminance = ({ r, g, b }) => {
+    const channel = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const background = element => {
+    for (let at = element; at; at = at.parentElement) {
+      const colour = rgb(getComputedStyle(at).backgroundColor);
+      if (colour.a > 0.99) return colour;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const ratio = (x, y) => {
+    const [light, dark] = [luminance(x), luminance(y)].sort((p, q) => q - p);
+    return (light + 0.05) / (dark + 0.05);
+  };
+  return [...root.querySelectorAll("h2, p, li, a, button, label")]
+    .filter(el => el.textContent.trim() && el.getClientRects().length)
+    .map(el => ({
+      text: el.textContent.trim().slice(0, 40),
+      ratio: ratio(rgb(getComputedStyle(el).color), background(el)),
+      colours: getComputedStyle(el).color + " on " + getComputedStyle(el).backgroundColor,
+    }));
+}
+"""
+
+
+def test_banner_and_settings_text_meets_wcag_aa_contrast(page, live):
+    """WCAG 2.2 AA: 4.5:1 for text, in the banner and in the settings dialog; the three banner
+    buttons look the same (refusing is as prominent as agreeing)."""
+    open_demo(page, live)
+    dialog = banner(page)
+    measured = dialog.evaluate(CONTRASTS)
+    dialog.get_by_role("button", name="Settings").click()
+    expect(preferences(page)).to_be_visible()
+    measured += preferences(page).evaluate(CONTRASTS)
+    assert len(measured) >= 10
+    low = [item for item in measured if item["ratio"] < 4.5]
+    assert low == [], low
+    button_styles = (
+        "buttons => buttons.map(b => getComputedStyle(b))"
+        ".map(s => [s.color, s.backgroundColor, s.fontWeight, s.fontSize])"
+    )
+    styles = banner(page).get_by_role("button").evaluate_all(button_styles)
+    assert len(styles) == 3 and len({tuple(style) for style in styles}) == 1, styles
