@@ -2,9 +2,10 @@
 
 SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a committed consent survives a
 power cut) and foreign keys on. pysqlite's own transaction handling is switched off so that we emit
-``BEGIN`` ourselves; a unit of work that must be serialised (appending to a site's ledger) asks for
-``BEGIN IMMEDIATE`` with :func:`write_transaction`, which takes the write lock before reading the
-chain head, so two workers can never both read the same head.
+``BEGIN`` ourselves; an ORM unit of work that reads and then writes (erasure) asks for
+``BEGIN IMMEDIATE`` with :func:`write_transaction`, which takes the write lock before its first
+read. The ledger append takes it the same way on the thread's direct connection
+(:class:`DirectConnections`, :func:`begin_write`).
 
 At start-up and on every new connection the durability settings are read back
 (:func:`check_durability`): the service refuses to run on a database that could lose a committed

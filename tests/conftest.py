@@ -8,6 +8,7 @@ skipped with a message, except under ``CI=true`` where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -145,6 +146,33 @@ def site_payload(site_id: str = "news-example", **overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+@contextlib.contextmanager
+def rate_limited_app(
+    tmp_path: Path, storage_uri: str, limit: str = "3 per minute"
+) -> Iterator[tuple[Flask, FlaskClient, dict[str, str]]]:
+    """An app on its own SQLite file with the rate limiter on (the ``app`` fixture turns it off),
+    inside its app context: the app, a client, and an all-scopes key's headers."""
+    from service.auth.service import SCOPES, create_api_key
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/limited.db",
+            "RATELIMIT_STORAGE_URI": storage_uri,
+            "CONSENT_RATE_LIMIT": limit,
+        }
+    )
+    migrate(app)
+    with app.app_context():
+        _key, plaintext = create_api_key(SCOPES)
+        try:
+            yield app, app.test_client(), {"Authorization": f"Bearer {plaintext}"}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

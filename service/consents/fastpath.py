@@ -33,21 +33,16 @@ MEDIA_TYPES = ("application/json", "text/plain")
 receipt_schema = ConsentReceiptSchema()
 
 
-class EnvironHeaders(dict):
-    """The request headers the view reads, by their HTTP names, from a WSGI environ."""
+VIEW_HEADERS = (
+    ("Origin", "HTTP_ORIGIN"),
+    ("User-Agent", "HTTP_USER_AGENT"),
+    ("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),
+)
 
-    def __init__(self, environ: dict[str, Any]) -> None:
-        super().__init__(
-            {
-                name: environ[key]
-                for name, key in (
-                    ("Origin", "HTTP_ORIGIN"),
-                    ("User-Agent", "HTTP_USER_AGENT"),
-                    ("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),
-                )
-                if key in environ
-            }
-        )
+
+def view_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request headers the view reads, by their HTTP names, from a WSGI environ."""
+    return {name: environ[key] for name, key in VIEW_HEADERS if key in environ}
 
 
 class ConsentFastPath:
@@ -87,7 +82,7 @@ class ConsentFastPath:
                 rate = environ[RATE_COUNTED] = hit_site_limit(site_id)
                 if not rate.allowed:
                     return None
-                headers = EnvironHeaders(environ)
+                headers = view_headers(environ)
                 receipt = receipt_schema.dump(receive_consent(site_id, data, headers))
             except Exception as error:
                 self.app.logger.debug("Consent handed over to Flask: %r", error)

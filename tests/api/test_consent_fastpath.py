@@ -7,10 +7,8 @@ import json
 
 import pytest
 
-from service import create_app
-from service.extensions import db
 from tests.api.test_consents import ORIGIN, event
-from tests.conftest import migrate, site_payload
+from tests.conftest import rate_limited_app, site_payload
 
 URL = "/api/v1/sites/news-example/consents"
 
@@ -98,22 +96,7 @@ def test_unknown_site_is_a_404_from_flask(client, flask_calls):
 
 
 def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path}/fast.db",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "CONSENT_RATE_LIMIT": "3 per minute",
-        }
-    )
-    migrate(app)
-    with app.app_context():
-        from service.auth.service import SCOPES, create_api_key
-
-        _key, plaintext = create_api_key(SCOPES)
-        client = app.test_client()
-        admin = {"Authorization": f"Bearer {plaintext}"}
+    with rate_limited_app(tmp_path, "memory://") as (app, client, admin):
         assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
         calls = FlaskCalls(app)
         origin = {"Origin": ORIGIN}
@@ -128,5 +111,3 @@ def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
         assert limited.headers["X-RateLimit-Remaining"] == "0"
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.headers["Access-Control-Allow-Origin"] == ORIGIN
-        db.session.remove()
-        db.engine.dispose()

@@ -397,8 +397,7 @@ def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_sit
 def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
     import os
 
-    from service import create_app
-    from tests.conftest import migrate, site_payload
+    from tests.conftest import rate_limited_app, site_payload
 
     if storage == "redis":
         url = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -414,22 +413,7 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
         storage_uri = url
     else:
         storage_uri = "memory://"
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path}/rl.db",
-            "RATELIMIT_STORAGE_URI": storage_uri,
-            "CONSENT_RATE_LIMIT": "3 per minute",
-        }
-    )
-    migrate(app)
-    with app.app_context():
-        from service.auth.service import SCOPES, create_api_key
-
-        _key, plaintext = create_api_key(SCOPES)
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {plaintext}"}
+    with rate_limited_app(tmp_path, storage_uri) as (_app, client, headers):
         assert client.post("/api/v1/sites", json=site_payload(), headers=headers).status_code == 201
         assert (
             client.post(
@@ -454,5 +438,3 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
             "/api/v1/sites/other-site/consents", json=event(), headers={"Origin": ORIGIN}
         )
         assert other.status_code == 201
-        db.session.remove()
-        db.engine.dispose()
