@@ -7,8 +7,11 @@ allowed for the ``site`` in the URL, and ``Vary: Origin`` always.
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Flask, Response, current_app, g, request
 
+from .errors import DATABASE_UNAVAILABLE
 from .extensions import db
 from .sites.models import Site
 from .sites.service import origin_allowed
@@ -37,10 +40,21 @@ def add_cors_headers(response: Response) -> Response:
     if not origin:
         return response
     # A view that already loaded the site (the cached banner config) leaves it in g.cors_site.
-    site = g.get("cors_site") or db.session.get(Site, site_id)
+    site = g.get("cors_site") or site_for_cors(site_id)
     if site is not None:
         response.headers.update(cors_headers(site, origin, request.method == "OPTIONS"))
     return response
+
+
+def site_for_cors(site_id: str) -> Site | None:
+    """The site, to decide the CORS headers of a response; None when the database is down (the
+    response, a 503 then, goes without them rather than turning into a 500)."""
+    try:
+        return db.session.get(Site, site_id)
+    except DATABASE_UNAVAILABLE:
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        return None
 
 
 def cors_headers(site: Site, origin: str, preflight: bool = False) -> dict[str, str]:

@@ -40,6 +40,10 @@ HTTP_CODES = {
     503: "unavailable",
 }
 
+# SQLAlchemy's wrapper, and the drivers' own errors from connections used directly (the banner
+# config's version probe, the ledger append): the database is down or restarting.
+DATABASE_UNAVAILABLE = (OperationalError, psycopg.OperationalError, sqlite3.OperationalError)
+
 # Paths answered in JSON; everything else (hosted policy pages, demo) gets a small HTML page.
 JSON_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/widget.js")
 
@@ -237,9 +241,7 @@ def accepts_body_up_to(config_key: str):
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
-    # SQLAlchemy's wrapper, and the drivers' own errors from connections used directly (the banner
-    # config's version probe).
-    for unavailable in (OperationalError, psycopg.OperationalError, sqlite3.OperationalError):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.register_error_handler(unavailable, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 import pytest
 
+from service import create_app
+from service.extensions import db
 from tests.api.test_consents import ORIGIN, event
 from tests.conftest import rate_limited_app, site_payload
 
@@ -111,3 +114,46 @@ def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
         assert limited.headers["X-RateLimit-Remaining"] == "0"
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_an_unreachable_rate_limit_store_does_not_cost_a_consent(backend, tmp_path, caplog):
+    """Fail open: the limit protects the service; the consent is what it must keep."""
+    with rate_limited_app(tmp_path, "redis://127.0.0.1:1/0") as (_app, client, admin):
+        assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
+        answer = client.post(URL, json=event(), headers={"Origin": ORIGIN})
+        assert answer.status_code == 201
+        assert "X-RateLimit-Remaining" not in answer.headers
+    assert "Rate-limit storage unavailable" in caplog.text
+
+
+def test_a_valid_consent_with_the_database_down_is_503(tmp_path):
+    """The fast path hands the failure to Flask, which answers 503 + Retry-After (the widget
+    retries), never a 500."""
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    answer = app.test_client().post(URL, json=event(), headers={"Origin": ORIGIN})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["error"]["code"] == "unavailable"
+
+
+def test_a_direct_connection_cut_by_the_server_is_replaced(app, backend, client, flask_calls):
+    """What a PostgreSQL restart does to the append's own connection: the request that meets
+    the dead connection drops it, Flask's attempt opens a new one, and the consent is kept."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.database import direct_connections
+
+    assert client.post(URL, json=event(), headers={"Origin": ORIGIN}).status_code == 201
+    pid = direct_connections.get(db.engine).info.backend_pid
+    with psycopg.connect(app.config["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    answer = client.post(URL, json=event(), headers={"Origin": ORIGIN})
+    assert answer.status_code == 201
+    assert flask_calls.count == 1  # the fast path met the dead connection and handed over
+    assert direct_connections.get(db.engine).info.backend_pid != pid
