@@ -116,8 +116,17 @@ def record_consent(
     event: dict[str, Any],
     origin: str | None,
     user_agent: str | None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger."""
+    """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger.
+    An ``Idempotency-Key``, when given, must name the event's ``client_event_id``."""
+    if idempotency_key is not None and (
+        idempotency_key.strip().lower() != str(event["client_event_id"])
+    ):
+        raise Unprocessable(
+            "Idempotency-Key must equal client_event_id.",
+            {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
+        )
     site = site_context(site_id)
     while True:
         try:

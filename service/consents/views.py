@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..cors import public
-from ..errors import MalformedJSON, Unprocessable, accepts_media_types
+from ..errors import MalformedJSON, accepts_media_types
 from ..extensions import limiter
 from . import service
 from .ratelimit import RATE_COUNTED, check_site_limit, hit_site_limit
@@ -53,8 +53,7 @@ def record_consent(site):
     rate = request.environ.get(RATE_COUNTED) or hit_site_limit(site)
     g.rate_limit_headers = rate.headers
     check_site_limit(rate)
-    receipt = receive_consent(site, parse_json_body(request.get_data(cache=False)), request.headers)
-    return receipt
+    return receive_consent(site, parse_json_body(request.get_data(cache=False)), request.headers)
 
 
 @blp.after_request
@@ -65,16 +64,15 @@ def add_rate_limit_headers(response):
 
 
 def receive_consent(site_id: str, data: object, headers: Mapping[str, str]) -> dict:
-    """Validate a consent POST's parsed body and record it: the view's work, shared with the fast
-    path. ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``."""
-    event = event_schema.load(data)
-    key = headers.get("Idempotency-Key")
-    if key is not None and key.strip().lower() != str(event["client_event_id"]):
-        raise Unprocessable(
-            "Idempotency-Key must equal client_event_id.",
-            {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
-        )
-    return service.record_consent(site_id, event, headers.get("Origin"), headers.get("User-Agent"))
+    """Parse a consent POST's body and record it: the view's work, shared with the fast path.
+    ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``."""
+    return service.record_consent(
+        site_id,
+        event_schema.load(data),
+        headers.get("Origin"),
+        headers.get("User-Agent"),
+        headers.get("Idempotency-Key"),
+    )
 
 
 def parse_json_body(body: bytes) -> object:
