@@ -28,7 +28,7 @@ from ..crypto.jws import (
     sign_compact,
     verify_compact,
 )
-from ..documents.banner import config_version_probe
+from ..documents.banner import read_config_version
 from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
@@ -133,7 +133,7 @@ def record_consent(
             choices = check_event(site, event, origin)
         except DomainError:
             # Refused by a cached context: answer only once the context is known to be current.
-            if config_version_probe.read(db.engine, site_id) == site.config_version:
+            if read_config_version(db.engine, site_id) == site.config_version:
                 raise
             site = site_context(site_id, refresh=True)
             continue

@@ -102,29 +102,24 @@ def banner_cache(app: Flask | None = None) -> BannerCache:
     return app.extensions.setdefault("consentry_banner_cache", BannerCache())
 
 
-class ConfigVersionProbe:
-    """Reads ``sites.config_version`` on the thread's direct connection (autocommit).
+def read_config_version(engine: Engine, site_id: str) -> int | None:
+    """``sites.config_version`` read on the thread's direct connection (autocommit).
 
     The check runs on every banner request, so it skips the ORM session, the pool checkout and
     the transaction around it: one indexed primary-key read on a connection kept open.
     """
-
-    def read(self, engine: Engine, site_id: str) -> int | None:
-        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        connection = direct_connections.get(engine)
-        try:
-            cursor = connection.execute(
-                f"SELECT config_version FROM sites WHERE id = {marker}", (site_id,)
-            )
-            row = cursor.fetchone()
-            cursor.close()
-        except Exception:
-            direct_connections.discard()
-            raise
-        return row[0] if row else None
-
-
-config_version_probe = ConfigVersionProbe()
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    connection = direct_connections.get(engine)
+    try:
+        cursor = connection.execute(
+            f"SELECT config_version FROM sites WHERE id = {marker}", (site_id,)
+        )
+        row = cursor.fetchone()
+        cursor.close()
+    except Exception:
+        direct_connections.discard()
+        raise
+    return row[0] if row else None
 
 
 def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str, str]:
@@ -133,7 +128,7 @@ def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str
 
 def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
     """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
-    config_version = config_version_probe.read(db.engine, site_id)
+    config_version = read_config_version(db.engine, site_id)
     if config_version is None:
         raise site_not_found(site_id)
     cache = banner_cache()

@@ -56,7 +56,7 @@ class BannerFastPath:
         if base_url is None:
             return None
         try:
-            version = banner.config_version_probe.read(self._db_engine(), site_id)
+            version = banner.read_config_version(self._db_engine(), site_id)
         except Exception:
             return None  # Flask will meet the same problem and answer it properly
         if version is None:
