@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.
     "CHECKPOINT_EVERY": 1000,
     "CHECKPOINT_SECONDS": 300,
+    # PostgreSQL: an append frees its site's lock before its WAL flush (consents/store.py).
+    "EARLY_LOCK_RELEASE": True,
     # Production signing keys: PEM texts or files, current first, then retired ones.
     "SIGNING_KEYS": [],
     "SIGNING_KEY_FILES": [],

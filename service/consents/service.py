@@ -294,6 +294,8 @@ def append_group(group: list[Pending]) -> None:
             ledger.write(locked.head, rows, checkpoints)
             for pending, row in zip(accepted, rows, strict=True):
                 pending.outcome = row
+        elif locked.earlier:
+            ledger.flush_before_answering()
 
 
 def entry_item(

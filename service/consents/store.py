@@ -8,6 +8,10 @@ the SQL itself. On PostgreSQL an append takes two round trips, where the ORM pat
 ``BEGIN`` and the locking read go out together, and so do the inserts, the head update and
 ``COMMIT`` (psycopg's pipeline mode).
 
+On PostgreSQL an append also releases its lock before its WAL flush (:data:`FLUSH_WAL`), so the
+next append to the site does not wait for the disk; the consent is answered only once the flush
+is done.
+
 The site's write lock is SQLite's ``BEGIN IMMEDIATE`` (queued on a lock file, ``AppendQueue``) or
 a PostgreSQL row lock on ``ledger_heads``, so appends from every worker and every machine form
 one chain.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +33,7 @@ try:
 except ImportError:  # Windows has none: SQLite's busy handler queues the appenders there
     fcntl = None
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -47,6 +53,20 @@ CHECKPOINTS = Checkpoint.__table__
 HEAD_FIELDS = ("seq", "head_hash", "frontier", "last_checkpoint_size", "last_checkpoint_at")
 RECORD_COLUMNS = tuple(column.key for column in RECORDS.columns if column.key != "redacted_at")
 CHECKPOINT_COLUMNS = ("site_id", "tree_size", "root_hash", "timestamp", "kid", "signature")
+
+# Early lock release (PostgreSQL). An append commits with ``synchronous_commit`` off, which frees
+# the site's row lock as soon as the commit record is in the WAL buffers, and then, in the same
+# round trip, runs this statement in a transaction of its own: its transactional WAL message
+# makes it a writing transaction, so its commit flushes the WAL (synchronously, to standbys as
+# configured) up to itself, and with it the append's commit record, which precedes it. WAL is
+# flushed in order, so after a crash the chain is still a prefix of what was appended, and no
+# consent is answered before it is durable. Appends that write a checkpoint commit synchronously:
+# a checkpoint is published, and must never vanish.
+FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'consentry', 'flush')"
+CAN_FLUSH_WAL = (
+    "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')"
+)
+_can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -111,12 +131,21 @@ class LedgerTransaction:
     """One write transaction on a site's ledger (see :func:`ledger_transaction`): ``lock`` first,
     then ``write``, which commits. A transaction that does not write is rolled back."""
 
-    def __init__(self, connection: Any, statements: Statements, begin: str, pipelined: bool):
+    def __init__(
+        self,
+        connection: Any,
+        statements: Statements,
+        begin: str,
+        pipelined: bool,
+        early_release: bool = False,
+    ):
         self.connection = connection
         self.statements = statements
         self.begin = begin
         self.pipelined = pipelined
+        self.early_release = early_release
         self.begun = False
+        self.flush_on_exit = False
 
     @contextlib.contextmanager
     def _batch(self) -> Iterator[None]:
@@ -170,11 +199,15 @@ class LedgerTransaction:
     def write(
         self, head: HeadState, records: list[dict[str, Any]], checkpoints: list[dict[str, Any]]
     ) -> None:
-        """Insert ``records`` and ``checkpoints``, move the head and commit."""
+        """Insert ``records`` and ``checkpoints``, move the head and commit; with early lock
+        release (no checkpoint), commit first and then wait for the WAL flush."""
         statements = self.statements
         head_values = {name: getattr(head, name) for name in HEAD_FIELDS}
         head_values["head_site_id"] = head.site_id
+        release_early = self.early_release and not checkpoints
         with self._batch():
+            if release_early:
+                self.connection.execute("SET LOCAL synchronous_commit TO off")
             if len(records) == 1:  # the usual case, and executemany costs more for one row
                 statements.insert_records.execute(self.connection, records[0])
             elif records:
@@ -183,6 +216,13 @@ class LedgerTransaction:
                 statements.insert_checkpoints.execute_many(self.connection, checkpoints)
             statements.save_head.execute(self.connection, head_values)
             self.connection.execute("COMMIT")
+            if release_early:
+                self.connection.execute(FLUSH_WAL)
+
+    def flush_before_answering(self) -> None:
+        """Flush the WAL once this transaction has ended: a replay answers with an entry that
+        an early-released append may have committed without its flush yet."""
+        self.flush_on_exit = self.early_release
 
 
 class AppendQueue:
@@ -231,6 +271,14 @@ def end_session_transaction() -> None:
         db.session.commit()
 
 
+def can_flush_wal(connection: Any) -> bool:
+    """Whether the connection's role may run :data:`FLUSH_WAL` (asked once per connection)."""
+    allowed = _can_flush_wal.get(connection)
+    if allowed is None:
+        allowed = _can_flush_wal[connection] = bool(connection.execute(CAN_FLUSH_WAL).fetchone()[0])
+    return allowed
+
+
 @contextlib.contextmanager
 def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     """A write transaction on the thread's direct connection; rolled back unless it wrote, and
@@ -242,10 +290,19 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     if statements is None:
         statements = _statements[dialect.name] = Statements(dialect)
     connection = direct_connections.get(engine)
+    postgresql = dialect.name == "postgresql"
     with append_queue.held(engine):
         try:
-            yield LedgerTransaction(
-                connection, statements, begin_write(engine), dialect.name == "postgresql"
+            early_release = (
+                postgresql
+                and current_app.config["EARLY_LOCK_RELEASE"]
+                and can_flush_wal(connection)
             )
+            transaction = LedgerTransaction(
+                connection, statements, begin_write(engine), postgresql, early_release
+            )
+            yield transaction
         finally:
             direct_connections.rollback()  # nothing to do after a commit
+        if transaction.flush_on_exit:
+            connection.execute(FLUSH_WAL)

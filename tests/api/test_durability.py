@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from service import create_app
+from service.consents.store import FLUSH_WAL
 from service.database import DurabilityError, durability_problems, durability_settings
 from service.extensions import db
+from tests.api.test_consents import ORIGIN, event
 
 
 def postgres_options(options: str) -> dict:
@@ -131,3 +133,94 @@ def test_postgres_plans_each_statement_for_its_values(app, backend):
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
     direct = direct_connections.get(db.engine)
     assert direct.execute("SHOW plan_cache_mode").fetchone()[0] == "force_custom_plan"
+
+
+class StatementSpy:
+    """The thread's direct connection, recording each statement; after each ``COMMIT`` it also
+    asks for the WAL insert position, which the commit record lies before."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.statements: list[str] = []
+        self.commit_positions: list = []
+
+    def execute(self, sql, params=None):
+        self.statements.append(sql)
+        cursor = self.connection.execute(sql, params)
+        if sql == "COMMIT":
+            self.commit_positions.append(
+                self.connection.execute("SELECT pg_current_wal_insert_lsn()::text")
+            )
+        return cursor
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def flushed_past_commits(self) -> bool:
+        positions = [cursor.fetchone()[0] for cursor in self.commit_positions]
+        return self.connection.execute(
+            "SELECT bool_and(pg_current_wal_flush_lsn() >= position::pg_lsn)"
+            " FROM unnest(%s::text[]) AS position",
+            (positions,),
+        ).fetchone()[0]
+
+
+@pytest.fixture
+def statements(app, backend, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.consents import store
+    from service.database import direct_connections
+
+    spy = StatementSpy(direct_connections.get(db.engine))
+    monkeypatch.setattr(direct_connections, "get", lambda engine: spy)
+    store._can_flush_wal.clear()
+    return spy
+
+
+RELEASE = "SET LOCAL synchronous_commit TO off"
+
+
+@pytest.fixture
+def post(client, make_site, statements):
+    make_site()
+    return lambda body: client.post(
+        "/api/v1/sites/news-example/consents", json=body, headers={"Origin": ORIGIN}
+    )
+
+
+def test_postgres_append_frees_its_lock_first_and_answers_after_the_wal_flush(post, statements):
+    assert post(event()).status_code == 201  # the site's first entry: it writes a checkpoint
+    assert RELEASE not in statements.statements and FLUSH_WAL not in statements.statements
+    statements.statements.clear()
+
+    assert post(event()).status_code == 201
+    sent = statements.statements
+    assert sent[sent.index(RELEASE) :].count("COMMIT") == 1
+    assert sent.index(RELEASE) < sent.index("COMMIT") < sent.index(FLUSH_WAL)
+    assert statements.flushed_past_commits()
+
+
+def test_postgres_replay_waits_for_the_flush_of_the_entry_it_answers_with(post, statements):
+    first, body = post(event()), event()
+    assert post(body).status_code == 201
+    statements.statements.clear()
+    again = post(body)
+    assert again.status_code == 201 and again.get_json()["seq"] == first.get_json()["seq"] + 1
+    assert "COMMIT" not in statements.statements and statements.statements[-1] == FLUSH_WAL
+
+
+@pytest.mark.parametrize("why", ["turned off", "no privilege"])
+def test_postgres_append_commits_synchronously_without_early_release(
+    post, statements, app, monkeypatch, why
+):
+    from service.consents import store
+
+    if why == "turned off":
+        app.config["EARLY_LOCK_RELEASE"] = False
+    else:
+        monkeypatch.setattr(store, "CAN_FLUSH_WAL", "SELECT false")
+    for _ in range(3):
+        assert post(event()).status_code == 201
+    assert RELEASE not in statements.statements
+    assert statements.statements.count("COMMIT") == 3
