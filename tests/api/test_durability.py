@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from service import create_app
-from service.consents.store import FLUSH_WAL
+from service.consents.store import FLUSH_WAL, RELEASE_AT_COMMIT
 from service.database import DurabilityError, durability_problems, durability_settings
 from service.extensions import db
 from tests.api.test_consents import ORIGIN, event
@@ -135,84 +135,92 @@ def test_postgres_plans_each_statement_for_its_values(app, backend):
     assert direct.execute("SHOW plan_cache_mode").fetchone()[0] == "force_custom_plan"
 
 
-class StatementSpy:
-    """The thread's direct connection, recording each statement; after each ``COMMIT`` it also
-    asks for the WAL insert position, which the commit record lies before."""
+class BatchSpy:
+    """The thread's direct connection, recording each batch of statements it is sent."""
 
     def __init__(self, connection) -> None:
         self.connection = connection
-        self.statements: list[str] = []
-        self.commit_positions: list = []
+        self.batches: list[str] = []
 
-    def execute(self, sql, params=None):
-        self.statements.append(sql)
-        cursor = self.connection.execute(sql, params)
-        if sql == "COMMIT":
-            self.commit_positions.append(
-                self.connection.execute("SELECT pg_current_wal_insert_lsn()::text")
-            )
-        return cursor
+    def execute(self, query, *args, **kwargs):
+        self.batches.append(query)
+        return self.connection.execute(query, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.connection, name)
 
-    def flushed_past_commits(self) -> bool:
-        positions = [cursor.fetchone()[0] for cursor in self.commit_positions]
-        return self.connection.execute(
-            "SELECT bool_and(pg_current_wal_flush_lsn() >= position::pg_lsn)"
-            " FROM unnest(%s::text[]) AS position",
-            (positions,),
-        ).fetchone()[0]
-
 
 @pytest.fixture
-def statements(app, backend, monkeypatch):
+def batches(app, backend, monkeypatch):
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL only")
     from service.consents import store
     from service.database import direct_connections
 
-    spy = StatementSpy(direct_connections.get(db.engine))
+    spy = BatchSpy(direct_connections.get(db.engine))
     monkeypatch.setattr(direct_connections, "get", lambda engine: spy)
     store._can_flush_wal.clear()
-    return spy
-
-
-RELEASE = "SET LOCAL synchronous_commit TO off"
+    return spy.batches
 
 
 @pytest.fixture
-def post(client, make_site, statements):
+def post(client, make_site, batches):
     make_site()
     return lambda body: client.post(
         "/api/v1/sites/news-example/consents", json=body, headers={"Origin": ORIGIN}
     )
 
 
-def test_postgres_append_frees_its_lock_first_and_answers_after_the_wal_flush(post, statements):
-    assert post(event()).status_code == 201  # the site's first entry: it writes a checkpoint
-    assert RELEASE not in statements.statements and FLUSH_WAL not in statements.statements
-    statements.statements.clear()
+def test_postgres_append_frees_its_lock_at_commit_and_answers_after_the_wal_flush(post, batches):
+    assert post(event()).status_code == 201  # the site's first entry writes a checkpoint
+    assert not any(RELEASE_AT_COMMIT in batch or FLUSH_WAL in batch for batch in batches)
+    batches.clear()
 
     assert post(event()).status_code == 201
-    sent = statements.statements
-    assert sent[sent.index(RELEASE) :].count("COMMIT") == 1
-    assert sent.index(RELEASE) < sent.index("COMMIT") < sent.index(FLUSH_WAL)
-    assert statements.flushed_past_commits()
+    lock, write = batches
+    assert lock.startswith("BEGIN; SELECT") and "FOR UPDATE" in lock
+    assert write.startswith(RELEASE_AT_COMMIT + "; INSERT INTO consent_records")
+    assert write.endswith(f"; COMMIT; {FLUSH_WAL}")  # one round trip; answered after it
 
 
-def test_postgres_replay_waits_for_the_flush_of_the_entry_it_answers_with(post, statements):
+def test_postgres_flush_after_an_early_released_commit_makes_it_durable(app, backend):
+    """The write batch's shape, on its own: a commit that frees its locks before its WAL flush,
+    then the flushing statement in the same simple query."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.database import direct_connections
+
+    connection = direct_connections.get(db.engine)
+    connection.execute("CREATE TABLE wal_probe (x int)")
+    try:
+        for _ in range(20):
+            cursor = connection.execute(
+                f"BEGIN; {RELEASE_AT_COMMIT}; INSERT INTO wal_probe VALUES (1); COMMIT; "
+                f"SELECT pg_current_wal_insert_lsn()::text; {FLUSH_WAL}"
+            )
+            for _ in range(4):
+                cursor.nextset()
+            after_commit = cursor.fetchone()[0]
+            flushed = connection.execute(
+                "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (after_commit,)
+            ).fetchone()[0]
+            assert flushed
+    finally:
+        connection.execute("DROP TABLE wal_probe")
+
+
+def test_postgres_replay_waits_for_the_flush_of_the_entry_it_answers_with(post, batches):
     first, body = post(event()), event()
     assert post(body).status_code == 201
-    statements.statements.clear()
+    batches.clear()
     again = post(body)
     assert again.status_code == 201 and again.get_json()["seq"] == first.get_json()["seq"] + 1
-    assert "COMMIT" not in statements.statements and statements.statements[-1] == FLUSH_WAL
+    assert not any("COMMIT" in batch for batch in batches) and batches[-1] == FLUSH_WAL
 
 
 @pytest.mark.parametrize("why", ["turned off", "no privilege"])
 def test_postgres_append_commits_synchronously_without_early_release(
-    post, statements, app, monkeypatch, why
+    post, batches, app, monkeypatch, why
 ):
     from service.consents import store
 
@@ -222,5 +230,6 @@ def test_postgres_append_commits_synchronously_without_early_release(
         monkeypatch.setattr(store, "CAN_FLUSH_WAL", "SELECT false")
     for _ in range(3):
         assert post(event()).status_code == 201
-    assert RELEASE not in statements.statements
-    assert statements.statements.count("COMMIT") == 3
+    writes = [batch for batch in batches if "COMMIT" in batch]
+    assert len(writes) == 3 and all(batch.endswith("; COMMIT") for batch in writes)
+    assert not any(RELEASE_AT_COMMIT in batch for batch in batches)
