@@ -155,28 +155,30 @@ class LedgerTransaction:
         self.begun = False
         self.flush_on_exit = False
 
-    def _run(self, steps: list[Step]) -> list[Any]:
-        """Run ``steps`` in order, after ``BEGIN`` in the transaction's first batch; returns
-        each step's first row (None for a statement that returns none)."""
-        skip = 0 if self.begun else 1
-        if not self.begun:
-            steps = [(self.begin, None), *steps]
-            self.begun = True
-        rendered = [
+    def _run(self, steps: list[Step], fetch: bool = False) -> list[Any]:
+        """Run ``steps`` in order, after ``BEGIN`` in the transaction's first batch. ``fetch``:
+        every step is a query, and the first row of each (or None) is returned."""
+        begin = [] if self.begun else [(self.begin, ())]
+        self.begun = True
+        rendered = begin + [
             (step.sql, step.params(values)) if isinstance(step, Compiled) else (step, ())
             for step, values in steps
         ]
         if self.quoter is None:  # SQLite runs in process: no round trips to save
-            rows = [first_row(self.connection.execute(sql, params)) for sql, params in rendered]
-            return rows[skip:]
+            cursors = [self.connection.execute(sql, params) for sql, params in rendered]
+            return [cursor.fetchone() for cursor in cursors[len(begin) :]] if fetch else []
         query = "; ".join(
             self.quoter.mogrify(sql, params) if params else sql for sql, params in rendered
         )
         cursor = self.connection.execute(query, prepare=False)  # no parameters: simple query
-        rows = [first_row(cursor)]
+        if not fetch:
+            return []
+        if begin:
+            cursor.nextset()
+        rows = [cursor.fetchone()]
         while cursor.nextset():
-            rows.append(first_row(cursor))
-        return rows[skip:]
+            rows.append(cursor.fetchone())
+        return rows
 
     def lock(self, site_id: str, client_event_ids: Sequence[str] = ()) -> LockedHead:
         """Lock the site's head (creating it on the site's first append) and look up which of
@@ -199,7 +201,7 @@ class LedgerTransaction:
             (statements.earlier, {"site_id": site_id, "client_event_id": event_id})
             for event_id in client_event_ids
         ]
-        locked, (config_version,), *found = self._run(steps)
+        locked, (config_version,), *found = self._run(steps, fetch=True)
         if locked is None:
             return None
         head = HeadState(site_id, *statements.lock.row(locked))
@@ -228,10 +230,6 @@ class LedgerTransaction:
         """Flush the WAL once this transaction has ended: a replay answers with an entry that
         an early-released append may have committed without its flush yet."""
         self.flush_on_exit = self.early_release
-
-
-def first_row(cursor: Any) -> Any:
-    return cursor.fetchone() if cursor.description else None
 
 
 class AppendQueue:
