@@ -203,13 +203,18 @@ def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) ->
         (folder / "bare_app.py").write_text(BARE_APP)
         servers = [
             start_gunicorn(
-                "service:create_app()", app_port, service_env(instance, database_url), ROOT
+                "service:create_app()",
+                app_port,
+                service_env(instance, database_url),
+                ROOT,
+                workers,
             ),
             start_gunicorn(
                 "bare_app:app",
                 bare_port,
                 os.environ | {"PYTHONPATH": ".", "BARE_DATABASE_URL": bare_url},
                 folder,
+                workers,
             ),
         ]
         try:

@@ -273,8 +273,9 @@ _statements: dict[str, Statements] = {}
 
 def end_session_transaction() -> None:
     """Commit the ORM session's open transaction, if any: on SQLite its snapshot would hide what
-    the direct connection commits from the session's later reads."""
-    if db.session().in_transaction():
+    the direct connection commits from the session's later reads. (A request without a session
+    does not get one here.)"""
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
 
 

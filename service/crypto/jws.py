@@ -18,6 +18,7 @@ by the same key for another purpose is never taken for a receipt, and refuse any
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -41,6 +42,7 @@ class InvalidReceipt(ValueError):
         self.message = message
 
 
+@functools.lru_cache(maxsize=64)
 def protected_header(kid: str) -> bytes:
     """The exact protected header bytes for ``kid`` (canonical JSON, so it can be rebuilt)."""
     header = {"alg": ALG, "kid": kid, "typ": TYP}
