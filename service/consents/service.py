@@ -33,7 +33,7 @@ from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
 from ..ledger.canonical import canonical_json, parse_canonical
-from ..ledger.chain import build_entry_body, entry_hash, format_timestamp, user_ref
+from ..ledger.chain import EntryTemplate, entry_hash, format_timestamp, user_ref
 from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
 from ..ledger.checkpoint import sign_checkpoint
 from ..ledger.merkle import MerkleAccumulator, MerkleTree
@@ -305,8 +305,9 @@ def entry_item(
     fingerprint: str,
     user_agent: str | None,
 ) -> dict[str, Any]:
-    """What an entry records of an event, before it gets its place in the chain (JSON-ready)."""
-    return {
+    """What an entry records of an event, before it gets its place in the chain (JSON-ready),
+    with its body's template and its id made ahead of the append lock."""
+    item = {
         "subject": event["subject"],
         "action": event["action"],
         "choices": choices,
@@ -321,6 +322,11 @@ def entry_item(
         "client_event_id": str(event["client_event_id"]),
         "request_sha256": fingerprint,
     }
+    return item | {"template": entry_template(site_id, item), "id": str(uuid.uuid4())}
+
+
+def entry_template(site_id: str, item: dict[str, Any]) -> EntryTemplate:
+    return EntryTemplate({"site": site_id, **{name: item[name] for name in ITEM_BODY_FIELDS}})
 
 
 def chain_entries(
@@ -336,16 +342,15 @@ def chain_entries(
     for item in items:
         historical = item.get("recorded_at") is not None
         moment = item["recorded_at"] if historical else utcnow()
-        seq, record_id = head.seq + 1, str(uuid.uuid4())
-        body = build_entry_body(
-            v=1,
+        # Live appends come prepared (entry_item); imports are prepared here.
+        template = item.get("template") or entry_template(head.site_id, item)
+        seq, record_id = head.seq + 1, item.get("id") or str(uuid.uuid4())
+        body = template.body(
             id=record_id,
-            site=head.site_id,
             seq=seq,
             prev_hash=head.head_hash,
             recorded_at=format_timestamp(moment),
             kid=signer.kid,
-            **{name: item[name] for name in ITEM_BODY_FIELDS},
         )
         digest = entry_hash(body)
         rows.append(

@@ -12,7 +12,9 @@ from service.ledger.chain import (
     ENTRY_FIELDS,
     GENESIS_HASH,
     PERSONAL_FIELDS,
+    PLACE_FIELDS,
     EntryError,
+    EntryTemplate,
     build_entry_body,
     entry_hash,
     format_timestamp,
@@ -76,6 +78,47 @@ def test_missing_and_unknown_fields_are_named():
 def test_malformed_fields_are_refused(override):
     with pytest.raises(EntryError):
         build_entry_body(**fields(**override))
+
+
+def split(all_fields: dict) -> tuple[dict, dict]:
+    """An entry's own fields and its place in the chain."""
+    own = {name: value for name, value in all_fields.items() if name not in PLACE_FIELDS}
+    return own, {name: all_fields[name] for name in PLACE_FIELDS}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"seq": 7, "prev_hash": "ab" * 32, "user_ref": "cd" * 32, "page": None},
+        {"user_agent": "Navigateur \u00e9 \u2603 \U0001f600", "id": 'a"b\\c', "kid": "k\u00e9y"},
+        {"choices": {}, "documents": {"terms": {"version": 2, "sha256": "ef" * 32}}},
+    ],
+)
+def test_a_template_gives_the_body_build_entry_body_gives(overrides):
+    own, place = split(fields(**overrides))
+    assert EntryTemplate(own).body(**place) == build_entry_body(**own, **place)
+
+
+@pytest.mark.parametrize("override", [{"action": "maybe"}, {"gpc": "false"}, {"page": 42}])
+def test_a_template_refuses_malformed_fields_up_front(override):
+    own, _place = split(fields(**override))
+    with pytest.raises(EntryError):
+        EntryTemplate(own)
+
+
+@pytest.mark.parametrize(
+    "override", [{"seq": 0}, {"prev_hash": "XYZ"}, {"recorded_at": "yesterday"}, {"kid": ""}]
+)
+def test_a_template_refuses_a_malformed_place(override):
+    own, place = split(fields())
+    with pytest.raises(EntryError):
+        EntryTemplate(own).body(**(place | override))
+
+
+def test_a_template_has_no_place_yet():
+    with pytest.raises(EntryError, match="seq"):
+        EntryTemplate(fields())
 
 
 def test_later_entries_link_to_their_predecessor():
