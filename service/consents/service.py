@@ -273,8 +273,6 @@ def append_group(group: list[Pending]) -> None:
     (its context is older than the site), or outdated documents."""
     site_id = group[0].site.id
     with ledger_transaction(db.engine) as ledger:
-        for pending in group:
-            ledger.prepare(site_id, pending.item)
         locked = ledger.lock(site_id, [pending.item["client_event_id"] for pending in group])
         accepted, seen = [], set(locked.earlier)
         for pending in group:

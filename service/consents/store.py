@@ -35,11 +35,10 @@ except ImportError:  # Windows has none: SQLite's busy handler queues the append
 
 import psycopg
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.sql.elements import BindParameter
 
 from ..database import Compiled, begin_write, direct_connections
 from ..extensions import db
@@ -54,13 +53,6 @@ CHECKPOINTS = Checkpoint.__table__
 
 HEAD_FIELDS = ("seq", "head_hash", "frontier", "last_checkpoint_size", "last_checkpoint_at")
 RECORD_COLUMNS = tuple(column.key for column in RECORDS.columns if column.key != "redacted_at")
-# A record's columns that do not depend on its place in the chain: on PostgreSQL they are rendered
-# before the append lock is taken (LedgerTransaction.prepare), the others under it.
-OWN_COLUMNS = (
-    "id", "site_id", "subject", "action", "method", "gpc", "documents", "choices",
-    "client_event_id", "request_sha256",
-)  # fmt: skip
-PLACE_COLUMNS = tuple(name for name in RECORD_COLUMNS if name not in OWN_COLUMNS)
 CHECKPOINT_COLUMNS = ("site_id", "tree_size", "root_hash", "timestamp", "kid", "signature")
 
 # Early lock release (PostgreSQL). An append commits with ``synchronous_commit`` off, which frees
@@ -102,10 +94,6 @@ class LockedHead:
     earlier: dict[str, str]
 
 
-def typed_bind(name: str) -> BindParameter:
-    return bindparam(name, type_=RECORDS.c[name].type)
-
-
 class Statements:
     """The append's statements, compiled for one dialect."""
 
@@ -130,11 +118,6 @@ class Statements:
             dialect_insert(HEADS).on_conflict_do_nothing(), dialect, ["site_id", *HEAD_FIELDS]
         )
         self.insert_records = Compiled(insert(RECORDS), dialect, RECORD_COLUMNS)
-        # The same INSERT in two parts, as typed value lists: "(%(id)s::VARCHAR, ...)".
-        columns = ", ".join(OWN_COLUMNS + PLACE_COLUMNS)
-        self.record_prefix = f"INSERT INTO {RECORDS.name} ({columns})"
-        self.own_values = Compiled(tuple_(*map(typed_bind, OWN_COLUMNS)), dialect)
-        self.place_values = Compiled(tuple_(*map(typed_bind, PLACE_COLUMNS)), dialect)
         self.insert_checkpoints = Compiled(insert(CHECKPOINTS), dialect, CHECKPOINT_COLUMNS)
         self.save_head = Compiled(
             update(HEADS).where(HEADS.c.site_id == bindparam("head_site_id")),
@@ -171,7 +154,6 @@ class LedgerTransaction:
         self.quoter = psycopg.ClientCursor(connection) if postgresql else None
         self.begun = False
         self.flush_on_exit = False
-        self.own_values: dict[str, str] = {}  # by record id, rendered by prepare()
 
     def _run(self, steps: list[Step], fetch: bool = False) -> list[Any]:
         """Run ``steps`` in order, after ``BEGIN`` in the transaction's first batch. ``fetch``:
@@ -197,29 +179,6 @@ class LedgerTransaction:
         while cursor.nextset():
             rows.append(cursor.fetchone())
         return rows
-
-    def prepare(self, site_id: str, item: dict[str, Any]) -> None:
-        """Render ahead of the lock what the record of ``item`` (a live append with its ``id``)
-        stores of its own: every microsecond under the lock holds up the site's other appends.
-        (PostgreSQL; SQLite binds its values as they are.)"""
-        if self.quoter is not None:
-            own = self.statements.own_values
-            self.own_values[item["id"]] = self.quoter.mogrify(
-                own.sql, own.params(item | {"site_id": site_id})
-            )
-
-    def _insert_record(self, record: dict[str, Any]) -> Step:
-        statements = self.statements
-        if self.quoter is None:
-            return statements.insert_records, record
-        own = self.own_values.get(record["id"])
-        if own is None:  # not prepared (imports): rendered now
-            own = self.quoter.mogrify(
-                statements.own_values.sql, statements.own_values.params(record)
-            )
-        place = statements.place_values
-        values = self.quoter.mogrify(place.sql, place.params(record))
-        return f"{statements.record_prefix} VALUES {own[:-1]}, {values[1:]}", None
 
     def lock(self, site_id: str, client_event_ids: Sequence[str] = ()) -> LockedHead:
         """Lock the site's head (creating it on the site's first append) and look up which of
@@ -260,7 +219,7 @@ class LedgerTransaction:
         head_values["head_site_id"] = head.site_id
         release_early = self.early_release and not checkpoints
         steps: list[Step] = [(RELEASE_AT_COMMIT, None)] if release_early else []
-        steps += [self._insert_record(record) for record in records]
+        steps += [(statements.insert_records, record) for record in records]
         steps += [(statements.insert_checkpoints, checkpoint) for checkpoint in checkpoints]
         steps += [(statements.save_head, head_values), ("COMMIT", None)]
         if release_early:
