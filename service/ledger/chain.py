@@ -181,20 +181,29 @@ class EntryTemplate:
         if placed:
             raise EntryError(f"a template has no place in the chain yet: {sorted(placed)}")
         validate_entry_fields(fields | _SOME_PLACE)
-        # Members in canonical (sorted) order; the place's slots are filled by body().
-        self._members = [
-            None if name in PLACE_FIELDS else canonical_json({name: fields[name]})[1:-1]
-            for name in _SORTED_FIELDS
-        ]
+        # In canonical (sorted) order: each run of own fields encoded at once (its members, as
+        # they appear inside the object), and the name of each place field, filled by body().
+        self._parts: list[bytes | str] = []
+        run: dict[str, Any] = {}
+        for name in _SORTED_FIELDS:
+            if name in PLACE_FIELDS:
+                if run:
+                    self._parts.append(canonical_json(run)[1:-1])
+                    run = {}
+                self._parts.append(name)
+            else:
+                run[name] = fields[name]
+        if run:
+            self._parts.append(canonical_json(run)[1:-1])
 
     def body(self, **place: Any) -> bytes:
         _validate_place(place)
-        members = self._members.copy()
-        for index, name in _PLACE_SLOTS:
-            value = place[name]  # validated: a str or an int
-            text = str(value) if type(value) is int else _encode_string(value)
-            members[index] = f'"{name}":{text}'.encode()
+        members = []
+        for part in self._parts:
+            if type(part) is bytes:
+                members.append(part)
+            else:
+                value = place[part]  # validated: a str or an int
+                text = str(value) if type(value) is int else _encode_string(value)
+                members.append(f'"{part}":{text}'.encode())
         return b"{" + b",".join(members) + b"}"
-
-
-_PLACE_SLOTS = tuple((_SORTED_FIELDS.index(name), name) for name in PLACE_FIELDS)
