@@ -9,6 +9,7 @@ and running workers pick it up within a second (they re-read the ring's index wh
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -99,7 +100,13 @@ def _serializer() -> URLSafeTimedSerializer:
     # than signing it.
     serializers = current_app.extensions.setdefault("consentry_subject_tokens", {})
     if keys not in serializers:
-        serializers[keys] = SubjectTokenSerializer(list(keys), salt=SUBJECT_TOKEN_SALT)
+        serializers[keys] = SubjectTokenSerializer(
+            list(keys),
+            salt=SUBJECT_TOKEN_SALT,
+            # itsdangerous' default, SHA-1, named directly: its lazy wrapper is a Python
+            # function, which sends hmac down its slow pure-Python path (same tokens).
+            signer_kwargs={"digest_method": hashlib.sha1},
+        )
     return serializers[keys]
 
 

@@ -59,6 +59,8 @@ ENTRY_FIELDS = (
     "client_event_id",
     "kid",
 )
+_ONE_OF_ACTIONS = f"must be one of {sorted(ACTIONS)}"
+_ONE_OF_METHODS = f"must be one of {sorted(METHODS)}"
 PERSONAL_FIELDS = ("subject", "user_ref", "page", "user_agent")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -122,8 +124,8 @@ def _validate_own_fields(fields: dict[str, Any]) -> None:
         _expect(_is_str(fields[name]) and fields[name] != "", name, "must be a non-empty string")
     for name in ("page", "user_agent", "user_ref"):
         _expect(_is_optional_str(fields[name]), name, "must be a string or null")
-    _expect(fields["action"] in ACTIONS, "action", f"must be one of {sorted(ACTIONS)}")
-    _expect(fields["method"] in METHODS, "method", f"must be one of {sorted(METHODS)}")
+    _expect(fields["action"] in ACTIONS, "action", _ONE_OF_ACTIONS)
+    _expect(fields["method"] in METHODS, "method", _ONE_OF_METHODS)
     _expect(type(fields["gpc"]) is bool, "gpc", "must be a boolean")
     choices = fields["choices"]
     _expect(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
@@ -25,3 +27,18 @@ def test_tokens_load_both_ways_and_short_ones_are_byte_identical(payload, monkey
     assert ours.loads(reference) == standard.loads(token) == payload
     if not reference.startswith("."):  # itsdangerous marks a compressed payload with a dot
         assert token == reference
+
+
+def test_naming_sha1_signs_as_the_lazy_default():
+    """Named SHA-1 (a fast hmac) or itsdangerous' lazy default: the same signature."""
+    payload = {"site": "news-example", "subject": "s_0123456789abcdef0123456789"}
+    fast = SubjectTokenSerializer(
+        KEYS, salt=SUBJECT_TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha1}
+    )
+    default = SubjectTokenSerializer(KEYS, salt=SUBJECT_TOKEN_SALT)
+    token = fast.dumps(payload)
+    assert default.loads(token) == payload
+    assert (
+        token.rsplit(".", 1)[1]
+        == default.make_signer().get_signature(token.rsplit(".", 1)[0]).decode()
+    )
