@@ -126,7 +126,8 @@ def begin_write(engine: Engine) -> str:
 
 
 class Compiled:
-    """A Core statement compiled once for a dialect and run on a DB-API connection.
+    """A Core statement compiled once for a dialect, with its values processed for a DB-API
+    connection (:meth:`params`) and its result rows read back (:meth:`row`).
 
     Values go through the columns' own type processors (JSON, timestamps, JSONB), so what this
     stores and reads is exactly what the ORM stores and reads; only SQLAlchemy's per-execution
@@ -164,12 +165,6 @@ class Compiled:
             process(value) if process else value
             for process, value in zip(self.result_processors, raw, strict=True)
         ]
-
-    def execute(self, connection: Any, values: Mapping[str, Any]) -> Any:
-        return connection.execute(self.sql, self.params(values))
-
-    def execute_many(self, connection: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        connection.cursor().executemany(self.sql, [self.params(row) for row in rows])
 
 
 class DurabilityError(RuntimeError):

@@ -6,7 +6,7 @@ Every append runs in one transaction on the thread's direct connection
 the ORM's unit of work, the pool checkout and SQLAlchemy's per-statement work cost several times
 the SQL itself. On PostgreSQL an append takes two round trips, where the ORM path took eight:
 ``BEGIN`` and the locking read go out together, and so do the inserts, the head update and
-``COMMIT`` (psycopg's pipeline mode).
+``COMMIT``, each batch as one simple query (:class:`LedgerTransaction`).
 
 On PostgreSQL an append also releases its lock before its WAL flush (:data:`FLUSH_WAL`), so the
 next append to the site does not wait for the disk; the consent is answered only once the flush
