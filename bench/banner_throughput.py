@@ -67,10 +67,13 @@ def seed(instance: Path, base_url: str, database_url: str | None = None) -> None
 
 
 def start_gunicorn(
-    app: str, port: int, env: dict[str, str], cwd: Path, workers: int = WORKERS
+    app: str, port: int, env: dict[str, str], cwd: Path, workers: int = WORKERS, threads: int = 1
 ) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1:``port``: ``sync`` workers, or ``gthread`` ones with ``threads``."""
+    worker_class = ["sync"] if threads == 1 else ["gthread", "--threads", str(threads)]
     command = [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
+        sys.executable, "-m", "gunicorn", "--workers", str(workers),
+        "--worker-class", *worker_class,
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=cwd)

@@ -1,12 +1,14 @@
 """Consent POST throughput (validate + sign + chain + insert) against a bare Flask endpoint that
 does one INSERT into the same database, in the same run, on SQLite and on PostgreSQL.
 
-Both run under gunicorn (2 sync workers) on 127.0.0.1 and are driven by wrk with a Lua script that
-sends a fresh ``client_event_id`` per request (so every request appends a new ledger entry), in
-alternating rounds. Prints median requests/s, latency p50/p99 and the ratio against the bar
-(>= 50%), then verifies the ledger the run produced.
+Both run under gunicorn on 127.0.0.1, 2 sync workers (the bar's setting; ``--workers``, and
+``--threads`` for gthread workers, change both apps alike), and are driven by wrk with a Lua
+script that sends a fresh ``client_event_id`` per request (so every request appends a new ledger
+entry), in alternating rounds. Prints median requests/s, latency p50/p99 and the ratio against the
+bar (>= 50%), then verifies the ledger the run produced.
 
     PYTHONPATH=. python bench/consent_throughput.py [--rounds 3] [--seconds 5] [--db both]
+        [--workers 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -192,7 +194,9 @@ def verify_ledger(instance: Path, database_url: str | None) -> str:
     return f"ledger verify: ok={ok}, {int(checked):,} entries"
 
 
-def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) -> float:
+def run(
+    kind: str, rounds: int, seconds: int, workers: int, threads: int, connections: int
+) -> float:
     with tempfile.TemporaryDirectory(prefix="consentry-bench-") as folder:
         folder = Path(folder)
         app_port, bare_port = free_port(), free_port()
@@ -208,6 +212,7 @@ def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) ->
                 service_env(instance, database_url),
                 ROOT,
                 workers,
+                threads,
             ),
             start_gunicorn(
                 "bare_app:app",
@@ -215,6 +220,7 @@ def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) ->
                 os.environ | {"PYTHONPATH": ".", "BARE_DATABASE_URL": bare_url},
                 folder,
                 workers,
+                threads,
             ),
         ]
         try:
@@ -239,9 +245,10 @@ def run(kind: str, rounds: int, seconds: int, workers: int, connections: int) ->
 
     ratio = med(consent, "rps") / med(bare, "rps")
     answered = warm_up["requests"] + sum(result["requests"] for result in consent)
+    kind_of_workers = "sync workers" if threads == 1 else f"gthread workers x {threads} threads"
     print(
         f"[{kind}] wrk -t2 -c{connections}, {rounds} rounds x {seconds} s, "
-        f"gunicorn {workers} sync workers"
+        f"gunicorn {workers} {kind_of_workers}"
     )
     for name, results in (("bare Flask one INSERT", bare), ("consent POST", consent)):
         print(
@@ -263,6 +270,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers, both apps")
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     options = parser.parse_args()
     if not shutil.which("wrk"):
@@ -270,7 +278,14 @@ def main() -> int:
         return 2
     kinds = ["sqlite", "postgresql"] if options.db == "both" else [options.db]
     ratios = [
-        run(kind, options.rounds, options.seconds, options.workers, options.connections)
+        run(
+            kind,
+            options.rounds,
+            options.seconds,
+            options.workers,
+            options.threads,
+            options.connections,
+        )
         for kind in kinds
     ]
     return 0 if all(ratio >= BAR for ratio in ratios) else 1
