@@ -65,9 +65,6 @@ CHECKPOINT_COLUMNS = ("site_id", "tree_size", "root_hash", "timestamp", "kid", "
 # a checkpoint is published, and must never vanish.
 RELEASE_AT_COMMIT = "SET LOCAL synchronous_commit TO off"
 FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'consentry', 'flush')"
-CAN_FLUSH_WAL = (
-    "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')"
-)
 _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
@@ -280,10 +277,19 @@ def end_session_transaction() -> None:
 
 
 def can_flush_wal(connection: Any) -> bool:
-    """Whether the connection's role may run :data:`FLUSH_WAL` (asked once per connection)."""
+    """Whether :data:`FLUSH_WAL` runs on this connection, tried once per connection: it needs
+    ``EXECUTE`` on the function (everyone has it by default) and a primary, not a standby.
+    Where it cannot run, appends commit synchronously instead."""
     allowed = _can_flush_wal.get(connection)
     if allowed is None:
-        allowed = _can_flush_wal[connection] = bool(connection.execute(CAN_FLUSH_WAL).fetchone()[0])
+        try:
+            connection.execute(FLUSH_WAL)
+            allowed = True
+        except psycopg.Error:
+            if connection.broken:
+                raise  # the connection, not the statement: the request fails as for any query
+            allowed = False
+        _can_flush_wal[connection] = allowed
     return allowed
 
 
