@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 
 import pytest
@@ -421,13 +422,19 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
             ).status_code
             == 201
         )
-        statuses = [
+        answers = [
             client.post(
                 "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
-            ).status_code
+            )
             for _ in range(4)
         ]
-        assert statuses == [201, 201, 201, 429]
+        assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+        assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == [
+            "2", "1", "0", "0",
+        ]  # fmt: skip
+        assert {answer.headers["X-RateLimit-Limit"] for answer in answers} == {"3"}
+        resets = {int(answer.headers["X-RateLimit-Reset"]) for answer in answers}
+        assert len(resets) == 1 and 0 < resets.pop() - time.time() <= 61  # one window
         limited = client.post(
             "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
         )
