@@ -97,6 +97,8 @@ def deliver(base: str, event: dict, stats: dict) -> dict | None:
                 stats["refused"].append([event["client_event_id"], status, answer])
                 return None
             stats["server_errors"] += 1
+            by_status = stats["server_error_statuses"]
+            by_status[str(status)] = by_status.get(str(status), 0) + 1
         time.sleep(delay)
         delay = min(1.0, delay * 2)
     stats["given_up"] += 1
@@ -113,6 +115,7 @@ def main() -> None:
         "attempts": 0,
         "connection_errors": 0,
         "server_errors": 0,
+        "server_error_statuses": {},
         "given_up": 0,
         "refused": [],
     }

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,9 @@ def test_acknowledged_consents_survive_worker_kills_and_a_database_restart(kind,
         attempts=sum(s["attempts"] for s in summaries),
         connection_errors=sum(s["connection_errors"] for s in summaries),
         server_errors=sum(s["server_errors"] for s in summaries),
+        server_error_statuses=dict(
+            sum((Counter(s["server_error_statuses"]) for s in summaries), Counter())
+        ),
         given_up=sum(s["given_up"] for s in summaries),
         refused=[r for s in summaries for r in s["refused"]][:10],
     )
