@@ -24,11 +24,12 @@ from typing import Any
 from flask import Flask, current_app, g, has_app_context
 
 from ..cors import cors_headers
+from ..sites.schemas import SLUG_PATTERN
 from .ratelimit import RATE_COUNTED, hit_site_limit
 from .schemas import ConsentReceiptSchema
 from .views import parse_json_body, receive_consent
 
-CONSENT_PATH = re.compile(r"^/api/v1/sites/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)/consents$")
+CONSENT_PATH = re.compile(rf"^/api/v1/sites/({SLUG_PATTERN})/consents$")
 MEDIA_TYPES = ("application/json", "text/plain")
 receipt_schema = ConsentReceiptSchema()
 

@@ -20,11 +20,12 @@ from werkzeug.wrappers import Request
 
 from ..cors import cors_headers
 from ..extensions import db
+from ..sites.schemas import SLUG_PATTERN
 from ..timeutil import utcnow
 from . import banner
 from .locales import is_valid_locale
 
-BANNER_PATH = re.compile(r"^/api/v1/sites/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)/banner$")
+BANNER_PATH = re.compile(rf"^/api/v1/sites/({SLUG_PATTERN})/banner$")
 
 
 class BannerFastPath:

@@ -7,7 +7,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..timeutil import UtcDateTime
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# A site or category id, as URLs carry it (the fast paths match request paths with it).
+SLUG_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
+SLUG = re.compile(rf"^{SLUG_PATTERN}$")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CONSENT_MODE_SIGNALS = (
