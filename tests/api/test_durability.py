@@ -234,3 +234,26 @@ def test_postgres_append_commits_synchronously_without_early_release(
     writes = [batch for batch in batches if "COMMIT" in batch]
     assert len(writes) == 3 and all(batch.endswith("; COMMIT") for batch in writes)
     assert not any(RELEASE_AT_COMMIT in batch for batch in batches)
+
+
+def test_postgres_a_flush_that_fails_after_the_commit_is_answered_by_the_retry(
+    post, batches, app, monkeypatch
+):
+    """The commit is in, its flush failed (a connection lost between the two): the request fails,
+    the widget sends the event again, and the retry answers with the entry that was kept."""
+    from service.consents import store
+
+    assert post(event()).status_code == 201  # the site's first entry (and checkpoint)
+    body = event()
+    with monkeypatch.context() as broken:
+        broken.setattr(store, "FLUSH_WAL", "SELECT consentry_no_such_function()")
+        failed = post(body)
+    assert failed.status_code >= 500
+    retry = post(body)
+    assert retry.status_code == 201 and retry.get_json()["seq"] == 2
+    again = post(body).get_json()  # and the same answer every time after
+    assert {k: v for k, v in again.items() if k != "subject_token"} == {
+        k: v for k, v in retry.get_json().items() if k != "subject_token"
+    }
+    count = db.session.execute(text("SELECT count(*) FROM consent_records")).scalar_one()
+    assert count == 2
