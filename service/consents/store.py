@@ -137,17 +137,13 @@ class LedgerTransaction:
     """
 
     def __init__(
-        self,
-        connection: Any,
-        statements: Statements,
-        begin: str,
-        postgresql: bool,
-        early_release: bool = False,
+        self, engine: Engine, connection: Any, statements: Statements, early_release: bool = False
     ):
         self.connection = connection
         self.statements = statements
-        self.begin = begin
+        self.begin = begin_write(engine)
         self.early_release = early_release
+        postgresql = engine.dialect.name == "postgresql"
         self.quoter = psycopg.ClientCursor(connection) if postgresql else None
         self.begun = False
         self.flush_on_exit = False
@@ -312,9 +308,7 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
                 and current_app.config["EARLY_LOCK_RELEASE"]
                 and can_flush_wal(connection)
             )
-            transaction = LedgerTransaction(
-                connection, statements, begin_write(engine), postgresql, early_release
-            )
+            transaction = LedgerTransaction(engine, connection, statements, early_release)
             yield transaction
         finally:
             direct_connections.rollback()  # nothing to do after a commit
