@@ -132,8 +132,8 @@ class LedgerTransaction:
 
     Each of the two is one batch of statements. On PostgreSQL a batch is rendered client side
     (psycopg's own quoting, as its ``ClientCursor`` does) and sent as one simple query: one
-    round trip, with half the client work of the same statements sent one by one through the
-    extended protocol (measured; docs/performance.md).
+    round trip, with half the client work of the same statements in psycopg's pipeline mode
+    (measured; docs/performance.md).
     """
 
     def __init__(
