@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "CHECKPOINT_SECONDS": 300,
     # PostgreSQL: an append frees its site's lock before its WAL flush (consents/store.py).
     "EARLY_LOCK_RELEASE": True,
+    # PostgreSQL: the append's statements are prepared once per connection (consents/store.py);
+    # false behind a proxy that moves sessions between server connections (PgBouncer, transaction
+    # pooling).
+    "PREPARED_STATEMENTS": True,
     # Production signing keys: PEM texts or files, current first, then retired ones.
     "SIGNING_KEYS": [],
     "SIGNING_KEY_FILES": [],

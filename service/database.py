@@ -94,6 +94,9 @@ class DirectConnections:
             connection = pooled.dbapi_connection
             if engine.dialect.name == "postgresql":
                 connection.autocommit = True  # nothing left open between requests
+                # No automatic preparing by psycopg: on a rollback it deallocates every prepared
+                # statement of the connection, the ledger's own (consents/store.py) included.
+                connection.prepare_threshold = None
             local.connection, local.engine = connection, engine
         return local.connection
 

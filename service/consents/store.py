@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
@@ -67,6 +68,35 @@ RELEASE_AT_COMMIT = "SET LOCAL synchronous_commit TO off"
 FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'consentry', 'flush')"
 _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
+# PostgreSQL: the append's statements that read a row by its primary key or insert one, prepared
+# on the server once per connection (``PREPARED_STATEMENTS``). Parsing and planning them was most
+# of their server time (measured: docs/performance.md).
+PREPARED = ("lock", "config_version", "insert_records", "save_head")
+_prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named parameters, as SQLAlchemy renders them
+# What a connection whose prepared statements are gone (or stale after a migration) raises.
+LOST_PREPARED = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
+
+
+class Prepared:
+    """A compiled statement prepared on the server once per connection (:func:`prepare_on`) and
+    run as ``EXECUTE name(values)`` in a batch. Same interface as :class:`Compiled`."""
+
+    def __init__(self, name: str, compiled: Compiled) -> None:
+        names = list(dict.fromkeys(PLACEHOLDER.findall(compiled.sql)))
+        numbers = {key: f"${number}" for number, key in enumerate(names, 1)}
+        self.prepare = f"PREPARE {name} AS " + PLACEHOLDER.sub(
+            lambda match: numbers[match[1]], compiled.sql
+        )
+        self.sql = f"EXECUTE {name}(" + ", ".join(f"%({key})s" for key in names) + ")"
+        self.compiled = compiled
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        return self.compiled.params(values)
+
+    def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
+        return self.compiled.row(raw)
+
 
 @dataclass
 class HeadState:
@@ -94,7 +124,7 @@ class LockedHead:
 class Statements:
     """The append's statements, compiled for one dialect."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, prepare: bool = False) -> None:
         # Three plain lookups plan faster on PostgreSQL than one join with a subquery (measured:
         # 120 against 150 us a batch); they go in one round trip all the same.
         lock = (
@@ -121,9 +151,16 @@ class Statements:
             dialect,
             HEAD_FIELDS,
         )
+        self.prepared: list[Prepared] = []
+        if prepare:
+            # Not ``earlier``: its best plan depends on the size of consent_records, which grows
+            # with every append, so it is planned afresh each time (see configure_postgresql).
+            for name in PREPARED:
+                setattr(self, name, Prepared(f"consentry_{name}", getattr(self, name)))
+                self.prepared.append(getattr(self, name))
 
 
-Step = tuple[Compiled | str, Mapping[str, Any] | None]
+Step = tuple[Compiled | Prepared | str, Mapping[str, Any] | None]
 
 
 class LedgerTransaction:
@@ -154,7 +191,7 @@ class LedgerTransaction:
         begin = [] if self.begun else [(self.begin, ())]
         self.begun = True
         rendered = begin + [
-            (step.sql, step.params(values)) if isinstance(step, Compiled) else (step, ())
+            (step.sql, step.params(values)) if isinstance(step, Compiled | Prepared) else (step, ())
             for step, values in steps
         ]
         if self.quoter is None:  # SQLite runs in process: no round trips to save
@@ -261,7 +298,7 @@ class AppendQueue:
 
 
 append_queue = AppendQueue()
-_statements: dict[str, Statements] = {}
+_statements: dict[tuple[str, bool], Statements] = {}
 
 
 def end_session_transaction() -> None:
@@ -289,6 +326,16 @@ def can_flush_wal(connection: Any) -> bool:
     return allowed
 
 
+def prepare_on(connection: Any, statements: Statements) -> None:
+    """Prepare ``statements`` on a connection once. Its plan cache may then choose one generic
+    plan for each, where the service's other connections plan every execution afresh
+    (``configure_postgresql``): a read by primary key or an insert has only one good plan."""
+    if statements.prepared and connection not in _prepared_on:
+        prepare = [statement.prepare for statement in statements.prepared]
+        connection.execute("; ".join(["SET plan_cache_mode = auto", *prepare]))
+        _prepared_on.add(connection)
+
+
 @contextlib.contextmanager
 def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     """A write transaction on the thread's direct connection; rolled back unless it wrote, and
@@ -296,13 +343,15 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     (:func:`end_session_transaction`)."""
     end_session_transaction()
     dialect = engine.dialect
-    statements = _statements.get(dialect.name)
-    if statements is None:
-        statements = _statements[dialect.name] = Statements(dialect)
-    connection = direct_connections.get(engine)
     postgresql = dialect.name == "postgresql"
+    prepare = postgresql and current_app.config["PREPARED_STATEMENTS"]
+    statements = _statements.get((dialect.name, prepare))
+    if statements is None:
+        statements = _statements[dialect.name, prepare] = Statements(dialect, prepare)
+    connection = direct_connections.get(engine)
     with append_queue.held(engine):
         try:
+            prepare_on(connection, statements)
             early_release = (
                 postgresql
                 and current_app.config["EARLY_LOCK_RELEASE"]
@@ -310,6 +359,11 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
             )
             transaction = LedgerTransaction(engine, connection, statements, early_release)
             yield transaction
+        except LOST_PREPARED:
+            # The request fails (and is retried: the fast path hands it to Flask, the widget
+            # sends it again); a new connection prepares the statements anew.
+            direct_connections.discard()
+            raise
         finally:
             direct_connections.rollback()  # nothing to do after a commit
         if transaction.flush_on_exit:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from service import create_app
+from service.consents.service import verify_site_ledger
 from service.consents.store import FLUSH_WAL, RELEASE_AT_COMMIT
 from service.database import DurabilityError, durability_problems, durability_settings
 from service.extensions import db
@@ -173,15 +174,87 @@ def post(client, make_site, batches):
 
 def test_postgres_append_frees_its_lock_at_commit_and_answers_after_the_wal_flush(post, batches):
     assert post(event()).status_code == 201  # the site's first entry writes a checkpoint
-    (write,) = [batch for batch in batches if "INSERT INTO consent_records" in batch]
+    (write,) = [batch for batch in batches if "EXECUTE consentry_insert_records(" in batch]
     assert RELEASE_AT_COMMIT not in write and write.endswith("; COMMIT")  # synchronous
     batches.clear()
 
     assert post(event()).status_code == 201
     lock, write = batches
-    assert lock.startswith("BEGIN; SELECT") and "FOR UPDATE" in lock
-    assert write.startswith(RELEASE_AT_COMMIT + "; INSERT INTO consent_records")
+    assert lock.startswith("BEGIN; EXECUTE consentry_lock(")
+    assert write.startswith(RELEASE_AT_COMMIT + "; EXECUTE consentry_insert_records(")
     assert write.endswith(f"; COMMIT; {FLUSH_WAL}")  # one round trip; answered after it
+
+
+def test_postgres_append_runs_statements_prepared_once_per_connection(post, batches):
+    for _ in range(3):
+        assert post(event()).status_code == 201
+    prepares = [batch for batch in batches if "PREPARE" in batch]
+    assert len(prepares) == 1 and "FOR UPDATE" in prepares[0]
+    names = {
+        row[0] for row in db.session.execute(text("SELECT name FROM pg_prepared_statements")).all()
+    }  # the session's own connection prepares nothing of the ledger's
+    assert not {name for name in names if name.startswith("consentry_")}
+    locks = [batch for batch in batches if "EXECUTE consentry_lock(" in batch]
+    # The idempotency lookup goes with its values, to be planned for them each time: its best
+    # plan depends on the size of consent_records, which every append changes.
+    assert len(locks) >= 3 and all("client_event_id = '" in batch for batch in locks)
+
+
+def test_postgres_statements_are_sent_whole_when_preparing_is_off(post, batches, app):
+    app.config["PREPARED_STATEMENTS"] = False
+    for _ in range(2):
+        assert post(event()).status_code == 201
+    assert not any("PREPARE" in batch or "EXECUTE" in batch for batch in batches)
+    writes = [batch for batch in batches if "INSERT INTO consent_records" in batch]
+    assert len(writes) == 2
+
+
+def test_postgres_prepared_statements_outlive_rollbacks_on_their_connection(
+    app, backend, client, make_site
+):
+    """A replay rolls back. psycopg, left to prepare statements itself (the banner's version
+    probe, on the same connection, after five runs), would then deallocate every prepared
+    statement of the connection, and the next append would fail on it."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.database import direct_connections
+
+    make_site()
+    body = event()
+    post = lambda body: client.post(  # noqa: E731
+        "/api/v1/sites/news-example/consents", json=body, headers={"Origin": ORIGIN}
+    )
+    assert post(body).status_code == 201
+    connection = direct_connections.get(db.engine)
+    for _ in range(6):
+        assert client.get("/api/v1/sites/news-example/banner").status_code == 200
+    assert post(body).get_json()["seq"] == 1  # the replay's transaction is rolled back
+    assert post(event()).get_json()["seq"] == 2
+    assert direct_connections.get(db.engine) is connection  # never failed, never replaced
+
+
+def test_postgres_append_recovers_when_the_prepared_statements_are_gone(
+    app, backend, client, make_site
+):
+    """As behind a proxy that hands the session another server connection: the append that
+    meets it fails, the fast path hands the request to Flask, which appends on a new connection."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from service.database import direct_connections
+
+    make_site()
+    post = lambda: client.post(  # noqa: E731
+        "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
+    )
+    assert post().status_code == 201
+    first = direct_connections.get(db.engine)
+    first.execute("DEALLOCATE ALL")
+    answer = post()
+    assert answer.status_code == 201 and answer.get_json()["seq"] == 2
+    assert direct_connections.get(db.engine) is not first
+    assert post().get_json()["seq"] == 3
+    report = verify_site_ledger("news-example")
+    assert report.ok and report.checked == 3
 
 
 def test_postgres_flush_after_an_early_released_commit_makes_it_durable(app, backend):
