@@ -153,8 +153,8 @@ class Statements:
         )
         self.prepared: list[Prepared] = []
         if prepare:
-            # Not ``earlier``: its best plan depends on the size of consent_records, which grows
-            # with every append, so it is planned afresh each time (see configure_postgresql).
+            # Not ``earlier``: a generic plan of it made while consent_records was small scans
+            # the table (tried: 100,000 rows scanned per lookup) until the next ANALYZE.
             for name in PREPARED:
                 setattr(self, name, Prepared(f"consentry_{name}", getattr(self, name)))
                 self.prepared.append(getattr(self, name))
@@ -329,7 +329,9 @@ def can_flush_wal(connection: Any) -> bool:
 def prepare_on(connection: Any, statements: Statements) -> None:
     """Prepare ``statements`` on a connection once. Its plan cache may then choose one generic
     plan for each, where the service's other connections plan every execution afresh
-    (``configure_postgresql``): a read by primary key or an insert has only one good plan."""
+    (``configure_postgresql``). These read ``sites`` and ``ledger_heads`` (a row per site) by
+    primary key or insert a row: a plan made while such a table had a few rows (a scan of them)
+    is replaced when autovacuum next analyzes it, which its own inserts and updates bring."""
     if statements.prepared and connection not in _prepared_on:
         prepare = [statement.prepare for statement in statements.prepared]
         connection.execute("; ".join(["SET plan_cache_mode = auto", *prepare]))
