@@ -24,7 +24,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,21 +78,35 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named parameters, as SQLAl
 LOST_PREPARED = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
 
 
-class Prepared:
-    """A compiled statement prepared on the server once per connection (:func:`prepare_on`) and
-    run as ``EXECUTE name(values)`` in a batch. Same interface as :class:`Compiled`."""
+class BatchStatement:
+    """A compiled statement as a PostgreSQL batch sends it: its text with the values put in as
+    literals by psycopg's own quoting (what its ``ClientCursor`` does, without re-reading the
+    query and the parameters each time); or, ``prepared_as`` a name, ``EXECUTE name(values)``
+    of the statement prepared once per connection (:func:`prepare_on`). Reads rows back as
+    :class:`Compiled` does."""
 
-    def __init__(self, name: str, compiled: Compiled) -> None:
-        names = list(dict.fromkeys(PLACEHOLDER.findall(compiled.sql)))
-        numbers = {key: f"${number}" for number, key in enumerate(names, 1)}
-        self.prepare = f"PREPARE {name} AS " + PLACEHOLDER.sub(
-            lambda match: numbers[match[1]], compiled.sql
-        )
-        self.sql = f"EXECUTE {name}(" + ", ".join(f"%({key})s" for key in names) + ")"
+    def __init__(self, compiled: Compiled, prepared_as: str | None = None) -> None:
         self.compiled = compiled
+        self.prepare = None
+        text = compiled.sql
+        if prepared_as:
+            names = list(dict.fromkeys(PLACEHOLDER.findall(text)))
+            numbers = {name: f"${number}" for number, name in enumerate(names, 1)}
+            self.prepare = f"PREPARE {prepared_as} AS " + PLACEHOLDER.sub(
+                lambda match: numbers[match[1]], text
+            )
+            text = f"EXECUTE {prepared_as}(" + ", ".join(f"%({name})s" for name in names) + ")"
+        pieces = PLACEHOLDER.split(text)  # text, name, text, name, ..., text
+        self.texts = [piece.encode() for piece in pieces[0::2]]
+        self.names = pieces[1::2]
 
-    def params(self, values: Mapping[str, Any]) -> Any:
-        return self.compiled.params(values)
+    def render(self, values: Mapping[str, Any], literal: Callable[[Any], bytes]) -> bytes:
+        params = self.compiled.params(values)
+        parts = [self.texts[0]]
+        for name, text in zip(self.names, self.texts[1:], strict=True):
+            value = params[name]
+            parts += (b"NULL" if value is None else literal(value), text)
+        return b"".join(parts)
 
     def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
         return self.compiled.row(raw)
@@ -151,16 +165,18 @@ class Statements:
             dialect,
             HEAD_FIELDS,
         )
-        self.prepared: list[Prepared] = []
-        if prepare:
+        self.prepared: list[BatchStatement] = []
+        if dialect.name == "postgresql":
             # Not ``earlier``: a generic plan of it made while consent_records was small scans
             # the table (tried: 100,000 rows scanned per lookup) until the next ANALYZE.
-            for name in PREPARED:
-                setattr(self, name, Prepared(f"consentry_{name}", getattr(self, name)))
-                self.prepared.append(getattr(self, name))
+            for name, compiled in list(vars(self).items()):
+                if isinstance(compiled, Compiled):
+                    prepared_as = f"consentry_{name}" if prepare and name in PREPARED else None
+                    setattr(self, name, BatchStatement(compiled, prepared_as))
+            self.prepared = [getattr(self, name) for name in PREPARED if prepare]
 
 
-Step = tuple[Compiled | Prepared | str, Mapping[str, Any] | None]
+Step = tuple[Compiled | BatchStatement | str, Mapping[str, Any] | None]
 
 
 class LedgerTransaction:
@@ -168,9 +184,8 @@ class LedgerTransaction:
     then ``write``, which commits. A transaction that does not write is rolled back.
 
     Each of the two is one batch of statements. On PostgreSQL a batch is rendered client side
-    (psycopg's own quoting, as its ``ClientCursor`` does) and sent as one simple query: one
-    round trip, with half the client work of the same statements in psycopg's pipeline mode
-    (measured; docs/performance.md).
+    (:class:`BatchStatement`) and sent as one simple query: one round trip, with half the client
+    work of the same statements in psycopg's pipeline mode (measured; docs/performance.md).
     """
 
     def __init__(
@@ -181,25 +196,23 @@ class LedgerTransaction:
         self.begin = begin_write(engine)
         self.early_release = early_release
         postgresql = engine.dialect.name == "postgresql"
-        self.quoter = psycopg.ClientCursor(connection) if postgresql else None
+        self.literal = psycopg.adapt.Transformer(connection).as_literal if postgresql else None
         self.begun = False
         self.flush_on_exit = False
 
     def _run(self, steps: list[Step], fetch: bool = False) -> list[Any]:
         """Run ``steps`` in order, after ``BEGIN`` in the transaction's first batch. ``fetch``:
         every step is a query, and the first row of each (or None) is returned."""
-        begin = [] if self.begun else [(self.begin, ())]
+        begin = [] if self.begun else [(self.begin, None)]
         self.begun = True
-        rendered = begin + [
-            (step.sql, step.params(values)) if isinstance(step, Compiled | Prepared) else (step, ())
-            for step, values in steps
-        ]
-        if self.quoter is None:  # SQLite runs in process: no round trips to save
+        if self.literal is None:  # SQLite runs in process: no round trips to save
+            rendered = [
+                (step.sql, step.params(values)) if isinstance(step, Compiled) else (step, ())
+                for step, values in begin + steps
+            ]
             cursors = [self.connection.execute(sql, params) for sql, params in rendered]
             return [cursor.fetchone() for cursor in cursors[len(begin) :]] if fetch else []
-        query = "; ".join(
-            self.quoter.mogrify(sql, params) if params else sql for sql, params in rendered
-        )
+        query = b"; ".join(self._render(step, values) for step, values in begin + steps)
         cursor = self.connection.execute(query, prepare=False)  # no parameters: simple query
         if not fetch:
             return []
@@ -209,6 +222,9 @@ class LedgerTransaction:
         while cursor.nextset():
             rows.append(cursor.fetchone())
         return rows
+
+    def _render(self, step: BatchStatement | str, values: Mapping[str, Any] | None) -> bytes:
+        return step.render(values, self.literal) if values is not None else step.encode()
 
     def lock(self, site_id: str, client_event_ids: Sequence[str] = ()) -> LockedHead:
         """Lock the site's head (creating it on the site's first append) and look up which of

@@ -144,7 +144,7 @@ class BatchSpy:
         self.batches: list[str] = []
 
     def execute(self, query, *args, **kwargs):
-        self.batches.append(query)
+        self.batches.append(query.decode() if isinstance(query, bytes) else query)
         return self.connection.execute(query, *args, **kwargs)
 
     def __getattr__(self, name):
