@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,7 +37,7 @@ except ImportError:  # Windows has none: SQLite's busy handler queues the append
 
 import psycopg
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import UniqueConstraint, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
@@ -52,6 +53,13 @@ HEADS = LedgerHead.__table__
 SITES = Site.__table__
 CHECKPOINTS = Checkpoint.__table__
 
+# A ledger holds an event once: what an insert of an event recorded before runs into.
+EVENT_ONCE = next(
+    constraint
+    for constraint in RECORDS.constraints
+    if isinstance(constraint, UniqueConstraint)
+    and [column.name for column in constraint.columns] == ["site_id", "client_event_id"]
+)
 HEAD_FIELDS = ("seq", "head_hash", "frontier", "last_checkpoint_size", "last_checkpoint_at")
 RECORD_COLUMNS = tuple(column.key for column in RECORDS.columns if column.key != "redacted_at")
 CHECKPOINT_COLUMNS = ("site_id", "tree_size", "root_hash", "timestamp", "kid", "signature")
@@ -110,6 +118,21 @@ class BatchStatement:
 
     def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
         return self.compiled.row(raw)
+
+
+class EventRecordedBefore(Exception):
+    """An entry's insert ran into one recorded before for the same event (:data:`EVENT_ONCE`);
+    its transaction is rolled back."""
+
+
+def recorded_before(error: Exception) -> bool:
+    """Whether a failed insert is that of an event the site's ledger holds already."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return error.diag.constraint_name == EVENT_ONCE.name
+    columns = ", ".join(f"{RECORDS.name}.{column.name}" for column in EVENT_ONCE.columns)
+    return isinstance(error, sqlite3.IntegrityError) and str(error) == (
+        f"UNIQUE constraint failed: {columns}"
+    )
 
 
 @dataclass
@@ -259,7 +282,8 @@ class LedgerTransaction:
         self, head: HeadState, records: list[dict[str, Any]], checkpoints: list[dict[str, Any]]
     ) -> None:
         """Insert ``records`` and ``checkpoints``, move the head and commit; with early lock
-        release (no checkpoint), commit first and then wait for the WAL flush."""
+        release (no checkpoint), commit first and then wait for the WAL flush. Raises
+        :class:`EventRecordedBefore` when a record's event is in the ledger already."""
         statements = self.statements
         head_values = {name: getattr(head, name) for name in HEAD_FIELDS}
         head_values["head_site_id"] = head.site_id
@@ -270,7 +294,12 @@ class LedgerTransaction:
         steps += [(statements.save_head, head_values), ("COMMIT", None)]
         if release_early:
             steps.append((FLUSH_WAL, None))
-        self._run(steps)
+        try:
+            self._run(steps)
+        except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as error:
+            if recorded_before(error):
+                raise EventRecordedBefore() from error
+            raise
 
     def flush_before_answering(self) -> None:
         """Flush the WAL once this transaction has ended: a replay answers with an entry that
