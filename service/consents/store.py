@@ -298,7 +298,7 @@ class LedgerTransaction:
             self._run(steps)
         except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as error:
             if recorded_before(error):
-                raise EventRecordedBefore() from error
+                raise EventRecordedBefore("The ledger holds an entry for this event.") from error
             raise
 
     def flush_before_answering(self) -> None:
