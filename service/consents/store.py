@@ -78,7 +78,9 @@ _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary
 
 # PostgreSQL: the append's statements that read a row by its primary key or insert one, prepared
 # on the server once per connection (``PREPARED_STATEMENTS``). Parsing and planning them was most
-# of their server time (measured: docs/performance.md).
+# of their server time (measured: docs/performance.md). Not ``earlier``: a generic plan of it made
+# while consent_records was small scans the table (tried: 100,000 rows per lookup) until the next
+# ANALYZE.
 PREPARED = ("lock", "config_version", "insert_records", "save_head")
 _prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named parameters, as SQLAlchemy renders them
@@ -189,9 +191,7 @@ class Statements:
             HEAD_FIELDS,
         )
         self.prepared: list[BatchStatement] = []
-        if dialect.name == "postgresql":
-            # Not ``earlier``: a generic plan of it made while consent_records was small scans
-            # the table (tried: 100,000 rows scanned per lookup) until the next ANALYZE.
+        if dialect.name == "postgresql":  # every statement goes out in a batch
             for name, compiled in list(vars(self).items()):
                 if isinstance(compiled, Compiled):
                     prepared_as = f"consentry_{name}" if prepare and name in PREPARED else None
