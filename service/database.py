@@ -16,10 +16,12 @@ consent (SQLite not in WAL or below ``synchronous=FULL``; PostgreSQL with ``fsyn
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -95,10 +97,33 @@ class DirectConnections:
             if engine.dialect.name == "postgresql":
                 connection.autocommit = True  # nothing left open between requests
                 # No automatic preparing by psycopg: on a rollback it deallocates every prepared
-                # statement of the connection, the ledger's own (consents/store.py) included.
+                # statement of the connection, ours (:meth:`prepare`) included.
                 connection.prepare_threshold = None
-            local.connection, local.engine = connection, engine
+            local.connection, local.engine, local.prepared = connection, engine, set()
         return local.connection
+
+    def prepare(self, engine: Engine, statements: Iterable[BatchStatement]) -> None:
+        """Prepare, on the thread's connection, those of ``statements`` that are to be prepared
+        and are not yet (PostgreSQL). Its plan cache may then choose one generic plan for each,
+        where the service's other connections plan every execution afresh
+        (``configure_postgresql``): give only statements whose plan cannot go stale."""
+        connection, prepared = self.get(engine), self._local.prepared
+        missing = [s for s in statements if s.prepare and s.name not in prepared]
+        if missing:
+            prepare = [statement.prepare for statement in missing]
+            connection.execute("; ".join(["SET plan_cache_mode = auto", *prepare]))
+            prepared.update(statement.name for statement in missing)
+
+    def query(
+        self, engine: Engine, statement: Compiled | BatchStatement, values: Mapping[str, Any]
+    ) -> Any:
+        """Run one statement on the thread's connection, outside any transaction; its cursor."""
+        connection = self.get(engine)
+        if isinstance(statement, BatchStatement):
+            self.prepare(engine, [statement])
+            literal = psycopg.adapt.Transformer(connection).as_literal
+            return connection.execute(statement.render(values, literal), prepare=False)
+        return connection.execute(statement.sql, statement.params(values))
 
     def rollback(self) -> None:
         """End whatever transaction the thread's connection has open; a connection that cannot
@@ -114,6 +139,7 @@ class DirectConnections:
     def discard(self) -> None:
         connection = getattr(self._local, "connection", None)
         self._local.engine = self._local.connection = None
+        self._local.prepared = set()
         if connection is not None:
             with contextlib.suppress(Exception):  # already broken: nothing more to release
                 connection.close()
@@ -168,6 +194,45 @@ class Compiled:
             process(value) if process else value
             for process, value in zip(self.result_processors, raw, strict=True)
         ]
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named parameters, as SQLAlchemy renders them
+# What a connection whose prepared statements are gone (or stale after a migration) raises.
+LOST_PREPARED = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
+
+
+class BatchStatement:
+    """A compiled statement as a PostgreSQL batch sends it: its text with the values put in as
+    literals by psycopg's own quoting (what its ``ClientCursor`` does, without re-reading the
+    query and the parameters each time); or, ``prepared_as`` a name, ``EXECUTE name(values)``
+    of the statement prepared once per connection (:meth:`DirectConnections.prepare`). Reads
+    rows back as :class:`Compiled` does."""
+
+    def __init__(self, compiled: Compiled, prepared_as: str | None = None) -> None:
+        self.compiled = compiled
+        self.name, self.prepare = prepared_as, None
+        sql = compiled.sql
+        if prepared_as:
+            names = list(dict.fromkeys(PLACEHOLDER.findall(sql)))
+            numbers = {name: f"${number}" for number, name in enumerate(names, 1)}
+            self.prepare = f"PREPARE {prepared_as} AS " + PLACEHOLDER.sub(
+                lambda match: numbers[match[1]], sql
+            )
+            sql = f"EXECUTE {prepared_as}(" + ", ".join(f"%({name})s" for name in names) + ")"
+        pieces = PLACEHOLDER.split(sql)  # text, name, text, name, ..., text
+        self.texts = [piece.encode() for piece in pieces[0::2]]
+        self.names = pieces[1::2]
+
+    def render(self, values: Mapping[str, Any], literal: Callable[[Any], bytes]) -> bytes:
+        params = self.compiled.params(values)
+        parts = [self.texts[0]]
+        for name, after in zip(self.names, self.texts[1:], strict=True):
+            value = params[name]
+            parts += (b"NULL" if value is None else literal(value), after)
+        return b"".join(parts)
+
+    def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
+        return self.compiled.row(raw)
 
 
 class DurabilityError(RuntimeError):

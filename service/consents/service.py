@@ -133,7 +133,8 @@ def record_consent(
             choices = check_event(site, event, origin)
         except DomainError:
             # Refused by a cached context: answer only once the context is known to be current.
-            if read_config_version(db.engine, site_id) == site.config_version:
+            prepare = current_app.config["PREPARED_STATEMENTS"]
+            if read_config_version(db.engine, site_id, prepare) == site.config_version:
                 raise
             site = site_context(site_id, refresh=True)
             continue

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,15 +41,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
 
-from ..database import Compiled, begin_write, direct_connections
+from ..database import (
+    LOST_PREPARED,
+    BatchStatement,
+    Compiled,
+    begin_write,
+    direct_connections,
+)
 from ..extensions import db
 from ..ledger.chain import GENESIS_HASH
-from ..sites.models import Site
+from ..sites.service import CONFIG_VERSION, CONFIG_VERSION_PREPARED_AS
 from .models import Checkpoint, ConsentRecord, LedgerHead
 
 RECORDS = ConsentRecord.__table__
 HEADS = LedgerHead.__table__
-SITES = Site.__table__
 CHECKPOINTS = Checkpoint.__table__
 
 # A ledger holds an event once: what an insert of an event recorded before runs into.
@@ -81,45 +85,12 @@ _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary
 # of their server time (measured: docs/performance.md). Not ``earlier``: a generic plan of it made
 # while consent_records was small scans the table (tried: 100,000 rows per lookup) until the next
 # ANALYZE.
-PREPARED = ("lock", "config_version", "insert_records", "save_head")
-_prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named parameters, as SQLAlchemy renders them
-# What a connection whose prepared statements are gone (or stale after a migration) raises.
-LOST_PREPARED = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
-
-
-class BatchStatement:
-    """A compiled statement as a PostgreSQL batch sends it: its text with the values put in as
-    literals by psycopg's own quoting (what its ``ClientCursor`` does, without re-reading the
-    query and the parameters each time); or, ``prepared_as`` a name, ``EXECUTE name(values)``
-    of the statement prepared once per connection (:func:`prepare_on`). Reads rows back as
-    :class:`Compiled` does."""
-
-    def __init__(self, compiled: Compiled, prepared_as: str | None = None) -> None:
-        self.compiled = compiled
-        self.prepare = None
-        text = compiled.sql
-        if prepared_as:
-            names = list(dict.fromkeys(PLACEHOLDER.findall(text)))
-            numbers = {name: f"${number}" for number, name in enumerate(names, 1)}
-            self.prepare = f"PREPARE {prepared_as} AS " + PLACEHOLDER.sub(
-                lambda match: numbers[match[1]], text
-            )
-            text = f"EXECUTE {prepared_as}(" + ", ".join(f"%({name})s" for name in names) + ")"
-        pieces = PLACEHOLDER.split(text)  # text, name, text, name, ..., text
-        self.texts = [piece.encode() for piece in pieces[0::2]]
-        self.names = pieces[1::2]
-
-    def render(self, values: Mapping[str, Any], literal: Callable[[Any], bytes]) -> bytes:
-        params = self.compiled.params(values)
-        parts = [self.texts[0]]
-        for name, text in zip(self.names, self.texts[1:], strict=True):
-            value = params[name]
-            parts += (b"NULL" if value is None else literal(value), text)
-        return b"".join(parts)
-
-    def row(self, raw: Sequence[Any] | None) -> list[Any] | None:
-        return self.compiled.row(raw)
+PREPARED_AS = {
+    "lock": "consentry_lock",
+    "config_version": CONFIG_VERSION_PREPARED_AS,  # the banner's probe prepares it too
+    "insert_records": "consentry_insert_records",
+    "save_head": "consentry_save_head",
+}
 
 
 class EventRecordedBefore(Exception):
@@ -171,14 +142,13 @@ class Statements:
             .where(HEADS.c.site_id == bindparam("site_id"))
             .with_for_update()  # SQLite: BEGIN IMMEDIATE already holds the lock
         )
-        config_version = select(SITES.c.config_version).where(SITES.c.id == bindparam("site_id"))
         earlier = select(RECORDS.c.id).where(
             RECORDS.c.site_id == bindparam("site_id"),
             RECORDS.c.client_event_id == bindparam("client_event_id"),
         )
         dialect_insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
         self.lock = Compiled(lock, dialect)
-        self.config_version = Compiled(config_version, dialect)
+        self.config_version = Compiled(CONFIG_VERSION, dialect)
         self.earlier = Compiled(earlier, dialect)
         self.create_head = Compiled(
             dialect_insert(HEADS).on_conflict_do_nothing(), dialect, ["site_id", *HEAD_FIELDS]
@@ -194,9 +164,9 @@ class Statements:
         if dialect.name == "postgresql":  # every statement goes out in a batch
             for name, compiled in list(vars(self).items()):
                 if isinstance(compiled, Compiled):
-                    prepared_as = f"consentry_{name}" if prepare and name in PREPARED else None
+                    prepared_as = PREPARED_AS.get(name) if prepare else None
                     setattr(self, name, BatchStatement(compiled, prepared_as))
-            self.prepared = [getattr(self, name) for name in PREPARED if prepare]
+            self.prepared = [getattr(self, name) for name in PREPARED_AS if prepare]
 
 
 Step = tuple[Compiled | BatchStatement | str, Mapping[str, Any] | None]
@@ -371,18 +341,6 @@ def can_flush_wal(connection: Any) -> bool:
     return allowed
 
 
-def prepare_on(connection: Any, statements: Statements) -> None:
-    """Prepare ``statements`` on a connection once. Its plan cache may then choose one generic
-    plan for each, where the service's other connections plan every execution afresh
-    (``configure_postgresql``). These read ``sites`` and ``ledger_heads`` (a row per site) by
-    primary key or insert a row: a plan made while such a table had a few rows (a scan of them)
-    is replaced when autovacuum next analyzes it, which its own inserts and updates bring."""
-    if statements.prepared and connection not in _prepared_on:
-        prepare = [statement.prepare for statement in statements.prepared]
-        connection.execute("; ".join(["SET plan_cache_mode = auto", *prepare]))
-        _prepared_on.add(connection)
-
-
 @contextlib.contextmanager
 def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     """A write transaction on the thread's direct connection; rolled back unless it wrote, and
@@ -398,7 +356,7 @@ def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
     connection = direct_connections.get(engine)
     with append_queue.held(engine):
         try:
-            prepare_on(connection, statements)
+            direct_connections.prepare(engine, statements.prepared)
             early_release = (
                 postgresql
                 and current_app.config["EARLY_LOCK_RELEASE"]

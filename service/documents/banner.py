@@ -16,12 +16,17 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
-from ..database import direct_connections
+from ..database import BatchStatement, Compiled, direct_connections
 from ..extensions import db
 from ..sites.models import Site
-from ..sites.service import get_site, site_not_found
+from ..sites.service import (
+    CONFIG_VERSION,
+    CONFIG_VERSION_PREPARED_AS,
+    get_site,
+    site_not_found,
+)
 from ..timeutil import isoformat, utcnow
 from . import service
 from .content import canonical_json
@@ -102,17 +107,16 @@ def banner_cache(app: Flask | None = None) -> BannerCache:
     return app.extensions.setdefault("consentry_banner_cache", BannerCache())
 
 
-def read_config_version(engine: Engine, site_id: str) -> int | None:
+def read_config_version(engine: Engine, site_id: str, prepare: bool) -> int | None:
     """``sites.config_version`` read on the thread's direct connection (autocommit).
 
     The check runs on every banner request, so it skips the ORM session, the pool checkout and
-    the transaction around it: one indexed primary-key read on a connection kept open.
+    the transaction around it: one indexed primary-key read on a connection kept open, with the
+    statement prepared there (PostgreSQL, ``prepare``: the ``PREPARED_STATEMENTS`` setting).
     """
-    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    connection = direct_connections.get(engine)
     try:
-        cursor = connection.execute(
-            f"SELECT config_version FROM sites WHERE id = {marker}", (site_id,)
+        cursor = direct_connections.query(
+            engine, version_probe(engine.dialect, prepare), {"site_id": site_id}
         )
         row = cursor.fetchone()
         cursor.close()
@@ -122,13 +126,27 @@ def read_config_version(engine: Engine, site_id: str) -> int | None:
     return row[0] if row else None
 
 
+_version_probes: dict[tuple[str, bool], Compiled | BatchStatement] = {}
+
+
+def version_probe(dialect: Dialect, prepare: bool) -> Compiled | BatchStatement:
+    probe = _version_probes.get((dialect.name, prepare))
+    if probe is None:
+        probe = Compiled(CONFIG_VERSION, dialect)
+        if dialect.name == "postgresql":
+            probe = BatchStatement(probe, CONFIG_VERSION_PREPARED_AS if prepare else None)
+        _version_probes[dialect.name, prepare] = probe
+    return probe
+
+
 def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str, str]:
     return (site_id, (locale or "").lower(), base_url)
 
 
 def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
     """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
-    config_version = read_config_version(db.engine, site_id)
+    prepare = current_app.config["PREPARED_STATEMENTS"]
+    config_version = read_config_version(db.engine, site_id, prepare)
     if config_version is None:
         raise site_not_found(site_id)
     cache = banner_cache()

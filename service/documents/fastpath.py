@@ -57,7 +57,8 @@ class BannerFastPath:
         if base_url is None:
             return None
         try:
-            version = banner.read_config_version(self._db_engine(), site_id)
+            prepare = self.app.config["PREPARED_STATEMENTS"]
+            version = banner.read_config_version(self._db_engine(), site_id, prepare)
         except Exception:
             return None  # Flask will meet the same problem and answer it properly
         if version is None:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from .models import Site
+
+# A site's config_version (bumped by every change to the site or its documents), by ``site_id``:
+# the banner's per-request probe and the ledger's locking read, each on its direct connection.
+# On PostgreSQL both prepare it under this one name.
+CONFIG_VERSION = select(Site.__table__.c.config_version).where(
+    Site.__table__.c.id == bindparam("site_id")
+)
+CONFIG_VERSION_PREPARED_AS = "consentry_config_version"
 
 DEFAULT_CATEGORIES: list[dict[str, Any]] = [
     {

@@ -202,9 +202,22 @@ def test_postgres_append_runs_statements_prepared_once_per_connection(post, batc
     assert len(lookups) == 1 and f"client_event_id = '{body['client_event_id']}'" in lookups[0]
 
 
-def test_postgres_statements_are_sent_whole_when_preparing_is_off(post, batches, app):
+def test_postgres_banner_probe_and_ledger_share_one_prepared_version_read(post, batches, client):
+    for _ in range(2):
+        assert client.get("/api/v1/sites/news-example/banner").status_code == 200
+        assert post(event()).status_code == 201
+    prepares = [batch for batch in batches if "PREPARE consentry_config_version AS" in batch]
+    assert len(prepares) == 1  # by the first banner request; the ledger's batches use it too
+    probes = [batch for batch in batches if batch.startswith("EXECUTE consentry_config_version(")]
+    assert len(probes) >= 2 and set(probes) == {"EXECUTE consentry_config_version('news-example')"}
+    locks = [batch for batch in batches if "EXECUTE consentry_lock(" in batch]
+    assert len(locks) == 3 and all("EXECUTE consentry_config_version(" in lock for lock in locks)
+
+
+def test_postgres_statements_are_sent_whole_when_preparing_is_off(post, batches, app, client):
     app.config["PREPARED_STATEMENTS"] = False
     for _ in range(2):
+        assert client.get("/api/v1/sites/news-example/banner").status_code == 200
         assert post(event()).status_code == 201
     assert not any("PREPARE" in batch or "EXECUTE" in batch for batch in batches)
     writes = [batch for batch in batches if "INSERT INTO consent_records" in batch]
