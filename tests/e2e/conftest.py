@@ -73,7 +73,20 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "con
 @dataclass
 class LiveService:
     app: Flask
-    url: str
+    url: str = ""
+    # While true, every consent POST is answered 503 before the app sees it: an outage that
+    # no request gets past, where Playwright's routing can miss a beacon sent as a page closes.
+    consents_down: bool = False
+
+    def wsgi(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if (
+            self.consents_down
+            and environ["REQUEST_METHOD"] == "POST"
+            and environ["PATH_INFO"].endswith("/consents")
+        ):
+            start_response("503 SERVICE UNAVAILABLE", [("Content-Type", "application/json")])
+            return [b'{"error": {"code": "unavailable", "message": "Down.", "details": {}}}']
+        return self.app(environ, start_response)
 
     def entries(self, subject: str) -> list[dict[str, Any]]:
         """The ledger entries of ``subject``, oldest first, as their signed bodies."""
@@ -122,13 +135,14 @@ def live(tmp_path_factory) -> Iterator[LiveService]:
     )
     from flask_migrate import upgrade
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+    service = LiveService(app)
+    server = make_server("127.0.0.1", 0, service.wsgi, threaded=True)
+    service.url = url = f"http://127.0.0.1:{server.server_port}"
     with app.app_context():
         upgrade()
         seed_demo(url)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield LiveService(app, url)
+    yield service
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
