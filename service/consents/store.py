@@ -81,10 +81,12 @@ FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'consentry', 'flush')"
 _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 # PostgreSQL: the append's statements that read a row by its primary key or insert one, prepared
-# on the server once per connection (``PREPARED_STATEMENTS``). Parsing and planning them was most
-# of their server time (measured: docs/performance.md). Not ``earlier``: a generic plan of it made
-# while consent_records was small scans the table (tried: 100,000 rows per lookup) until the next
-# ANALYZE.
+# on the server once per connection (``PREPARED_STATEMENTS``): parsing and planning them was most
+# of their server time (measured: docs/performance.md). They read ``sites`` and ``ledger_heads``
+# (a row per site); a generic plan made while such a table had a few rows (a scan of them) is
+# replaced when autovacuum next analyzes it, which the table's own inserts and updates bring. Not
+# ``earlier``: a generic plan of it made while consent_records was small scans the table (tried:
+# 100,000 rows per lookup) until the next ANALYZE.
 PREPARED_AS = {
     "lock": "consentry_lock",
     "config_version": CONFIG_VERSION_PREPARED_AS,  # the banner's probe prepares it too
