@@ -7,11 +7,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..documents.schemas import DocumentRefSchema
 from ..ledger.chain import ACTIONS, METHODS
-from ..sites.schemas import SLUG
+from ..sites.schemas import LOCALE, SLUG
 
 SUBJECT = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
 
 
