@@ -11,7 +11,17 @@ from sqlalchemy import text
 from service.consents.models import ConsentRecord
 from service.consents.store import RECORD_COLUMNS, EventRecordedBefore, ledger_transaction
 from service.extensions import db
-from tests.api.test_consents import event, post  # noqa: F401  (post is a fixture)
+from tests.api.test_consents import ORIGIN, event
+
+
+@pytest.fixture
+def recorded(client, make_site) -> None:
+    """The demo site with one consent in its ledger."""
+    make_site()
+    answer = client.post(
+        "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
+    )
+    assert answer.status_code == 201
 
 
 def stored_record() -> dict:
@@ -35,16 +45,14 @@ def write_again(changes: dict) -> None:
         ledger.write(head, [record | {"seq": changes.get("seq", head.seq)}], [])
 
 
-def test_an_insert_of_an_event_recorded_before_is_told_apart_and_rolled_back(app, post):  # noqa: F811
-    assert post(event()).status_code == 201
+def test_an_insert_of_an_event_recorded_before_is_told_apart_and_rolled_back(app, recorded):
     before = ledger_state()
     with pytest.raises(EventRecordedBefore):
         write_again({})  # the same client_event_id at the next place in the chain
     assert ledger_state() == before
 
 
-def test_any_other_failed_insert_is_raised_as_it_is_and_rolled_back(app, post):  # noqa: F811
-    assert post(event()).status_code == 201
+def test_any_other_failed_insert_is_raised_as_it_is_and_rolled_back(app, recorded):
     before = ledger_state()
     with pytest.raises(Exception) as raised:
         write_again({"client_event_id": str(uuid.uuid4()), "seq": 1})  # a place already taken
