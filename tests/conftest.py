@@ -9,6 +9,7 @@ skipped with a message, except under ``CI=true`` where that is a failure.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -37,7 +38,9 @@ def _worker() -> str:
 def _postgres_test_url() -> str:
     """Create (fresh) this worker's own database next to the configured one."""
     base = POSTGRES_URL.rsplit("/", 1)[0]
-    name = f"consentry_test_{_worker()}"
+    # Named for the checkout too, so two checkouts (git worktrees) can run their suites at once.
+    checkout = hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    name = f"consentry_test_{checkout}_{_worker()}"
     try:
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
