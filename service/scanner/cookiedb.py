@@ -121,7 +121,8 @@ class HostMatch:
 
 
 def parse_domains(text: str) -> tuple[str, ...]:
-    """``".bing.com (3rd party) or .microsoft.com (3rd party)"`` -> ``("bing.com", "microsoft.com")``."""
+    """The domains of a database entry: ``".bing.com (3rd party) or .microsoft.com (3rd party)"``
+    gives ``("bing.com", "microsoft.com")``."""
     cleaned = text.lower().replace("(3rd party)", " ")
     parts = (part.strip().lstrip(".").strip() for part in _DOMAIN_SPLIT.split(cleaned))
     return tuple(part for part in parts if "." in part)
@@ -134,7 +135,7 @@ def host_in_domain(host: str, domain: str) -> bool:
 
 
 def read_entries(path: Path = DATABASE_FILE) -> list[CookieEntry]:
-    """Read and check a database CSV; raise ValueError when its columns are not the expected ones."""
+    """Read and check a database CSV; raise ValueError when a column is missing."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
