@@ -14,7 +14,6 @@ import { newEventId, newSubject } from './core/ids.js';
 import { createOutbox, fetchSender } from './core/outbox.js';
 import { createSafeStore, readJSON } from './core/storage.js';
 import { activate, watch } from './gate.js';
-import { DEFAULT_TEXTS } from './ui/texts.js';
 import { closePreferences, hideBanner, showBanner, showPreferences } from './ui/view.js';
 
 const W = window;
@@ -76,7 +75,7 @@ function start(script) {
       })
       .then((c) => {
         config = c;
-        texts = { ...DEFAULT_TEXTS, ...c.texts };
+        texts = c.texts; // every key, in the matched locale: built-in texts cost the bundle nothing
         gpc = signal && !!c.gpc?.honour;
         consentMode = !!c.consent_mode?.enabled;
       });

@@ -35,6 +35,7 @@ describe('widget in a DOM', () => {
     const banner = shadow().querySelector('[role=dialog]');
     expect(banner.getAttribute('aria-labelledby')).toBe('ct');
     expect([...banner.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['Accept all', 'Reject all', 'Settings']);
+    expect([...banner.querySelectorAll('button')].map((b) => b.dataset.consentryAction)).toEqual(['accept_all', 'reject_all', 'settings']);
     expect(document.querySelector('script[data-consent]').type).toBe('text/plain');
     expect(window.dataLayer[0][0]).toBe('consent');
     expect(window.dataLayer[0][1]).toBe('default');

@@ -27,7 +27,11 @@ function mount(dir) {
   return frame;
 }
 
-const button = (label, onclick) => h('button', { type: 'button', onclick }, label);
+// `data-consentry-action` names what a button does, for tools that act on banners (scanners,
+// auto-refusal extensions, the console preview): a stable selector that survives translation.
+// `onclick(action, event)`.
+const button = (label, action, onclick) =>
+  h('button', { type: 'button', 'data-consentry-action': action, onclick: (e) => onclick(action, e) }, label);
 
 const policyLink = (doc, href) =>
   h('a', { href: safeUrl(href), target: '_blank' }, doc.title); // _blank implies noopener
@@ -58,11 +62,11 @@ export function showBanner({ config, texts, changed, onChoice, onSettings, focus
       'div',
       { class: 'k' },
       notice
-        ? button(texts.agree, () => onChoice('acknowledge'))
+        ? button(texts.agree, 'acknowledge', onChoice)
         : [
-            button(texts.accept_all, () => onChoice('accept_all')),
-            button(texts.reject_all, () => onChoice('reject_all')),
-            button(texts.settings, (e) => onSettings(e.currentTarget)),
+            button(texts.accept_all, 'accept_all', onChoice),
+            button(texts.reject_all, 'reject_all', onChoice),
+            button(texts.settings, 'settings', (_, e) => onSettings(e.currentTarget)),
           ],
     ),
   );
@@ -139,12 +143,12 @@ export function showPreferences({ config, texts, choices, gpc, onSave, opener })
     h(
       'div',
       { class: 'k' },
-      button(texts.save, () => {
+      button(texts.save, 'save', () => {
         const picked = {};
         for (const id in boxes) picked[id] = boxes[id].checked;
         onSave(picked);
       }),
-      button(texts.close, closePreferences),
+      button(texts.close, 'close', closePreferences),
     ),
   );
   overlay = dialog;
