@@ -60,9 +60,21 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
 
 @click.command("verify-bundle")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_bundle_command(file: Path) -> None:
-    """Check a proof bundle or NDJSON export offline (no database, no network): exit 1 if not OK."""
-    report = offline.verify_file(file)
+@click.option(
+    "--jwks",
+    "jwks_source",
+    default=None,
+    help="The site's JWKS (file or URL): the keys to trust. Needed for a receipt.",
+)
+def verify_bundle_command(file: Path, jwks_source: str | None) -> None:
+    """Check a proof bundle, NDJSON export or receipt offline: exit 1 if not OK.
+
+    Without --jwks the keys come from the file itself (no network)."""
+    try:
+        site_jwks = offline.load_jwks(jwks_source) if jwks_source else None
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"cannot read the JWKS: {error}", param_hint="--jwks") from None
+    report = offline.verify_file(file, site_jwks)
     click.echo(offline.format_report(report))
     if not report.ok:
         raise SystemExit(1)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +35,12 @@ from ..ledger.checkpoint import Checkpoint, verify_checkpoint
 from ..ledger.merkle import verify_inclusion
 from ..ledger.verify import StoredEntry, verify_ledger
 
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 SHOWN_FIELDS = ("action", "choices", "documents", "method", "gpc")
+SELF_SIGNED_NOTE = (
+    "keys taken from the file itself: this proves the file is consistent, not who signed it; "
+    "compare with the site's published JWKS"
+)
 
 
 @dataclass(frozen=True)
@@ -66,18 +73,45 @@ class OfflineReport:
         return {"ok": self.ok, **asdict(self)}
 
 
-def _keys(jwks: Any, report: OfflineReport) -> Callable[[str], Any] | None:
+def _key_set(jwks: Any, label: str, report: OfflineReport) -> dict[str, Any] | None:
     try:
-        return public_keys_from_jwks(jwks).get
-    except (KeyRingError, AttributeError, TypeError) as error:
-        report.add("jwks", "bad_jwks", f"the JWKS in the file is unusable: {error}")
+        return public_keys_from_jwks(jwks)
+    except KeyRingError as error:
+        report.add("jwks", "bad_jwks", f"{label} is unusable: {error}")
         return None
+
+
+def _keys(
+    file_jwks: Any, site_jwks: Any | None, report: OfflineReport
+) -> Callable[[str], Any] | None:
+    """The keys to check with: the site's JWKS when given (the file's keys must be among them),
+    otherwise the JWKS inside the file, which proves consistency but not who signed."""
+    if site_jwks is None:
+        if file_jwks is None:
+            report.add("jwks", "no_jwks", "no JWKS: give the site's JWKS to check signatures")
+            return None
+        keys = _key_set(file_jwks, "the JWKS in the file", report)
+        if keys is not None:
+            report.notes.append(SELF_SIGNED_NOTE)
+        return None if keys is None else keys.get
+    keys = _key_set(site_jwks, "the site's JWKS", report)
+    if keys is None:
+        return None
+    if file_jwks is not None:
+        in_file = _key_set(file_jwks, "the JWKS in the file", report)
+        for kid in in_file or {}:
+            if kid not in keys:
+                message = f"key {kid} in the file is not in the site's JWKS"
+                report.add("jwks", "unknown_key", message)
+    return keys.get
 
 
 def _checkpoint(data: Any, lookup: Callable[[str], Any], report: OfflineReport):
     try:
         checkpoint = Checkpoint(**data)
     except TypeError:
+        checkpoint = None
+    if checkpoint is None or type(checkpoint.kid) is not str:
         report.add("checkpoint", "bad_checkpoint", "checkpoint is missing or malformed")
         return None
     report.count("checkpoints")
@@ -94,27 +128,77 @@ def _checkpoint(data: Any, lookup: Callable[[str], Any], report: OfflineReport):
 # Proof bundles ------------------------------------------------------------------------------------
 
 
-def verify_bundle(bundle: dict[str, Any]) -> OfflineReport:
+def verify_bundle(bundle: dict[str, Any], site_jwks: Any | None = None) -> OfflineReport:
     """Check a proof bundle (the JSON of ``GET .../subjects/{subject}/proof``)."""
     report = OfflineReport("bundle")
-    lookup = _keys(bundle.get("jwks"), report)
+    lookup = _keys(bundle.get("jwks"), site_jwks, report)
     if lookup is None:
         return report
     checkpoint = _checkpoint(bundle.get("checkpoint"), lookup, report)
     if checkpoint is not None and checkpoint.site != bundle.get("site"):
         report.add("checkpoint", "wrong_site", f"checkpoint is for site {checkpoint.site!r}")
-    documents = bundle.get("documents") or {}
+    documents = bundle.get("documents")
+    documents = documents if isinstance(documents, dict) else {}
     for key, doc in documents.items():
         report.count("documents")
-        if doc is None:
+        if not isinstance(doc, dict):
             report.add(key, "document_missing", "the document version is not in the bundle")
-        elif content_sha256(doc["kind"], doc["texts"]) != doc["sha256"]:
+        elif _document_hash(doc) != doc.get("sha256"):
             report.add(key, "document_hash_mismatch", "the texts do not hash to the sha256 given")
-    for record in bundle.get("records") or []:
-        _verify_record(record, bundle, documents, checkpoint, lookup, report)
-    if not bundle.get("records"):
+    records = bundle.get("records")
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict):
+            _verify_record(record, bundle, documents, checkpoint, lookup, report)
+        else:
+            report.add("records", "bad_record", "a record is not a JSON object")
+    if not records:
         report.add("records", "no_records", "the bundle holds no records")
+    _check_listed_records(bundle, records, report)
     return report
+
+
+def _check_listed_records(bundle: dict[str, Any], records: Any, report: OfflineReport) -> None:
+    """Each seq that ``banner_revisions`` lists must be a record of the bundle: a record dropped
+    from the file alone is seen (the list is not signed; the site's ledger is the full answer)."""
+    present = {r.get("seq") for r in records if isinstance(r, dict)} if records else set()
+    listed = bundle.get("banner_revisions")
+    for revision in listed if isinstance(listed, list) else []:
+        seqs = revision.get("seqs") if isinstance(revision, dict) else None
+        for seq in seqs if isinstance(seqs, list) else []:
+            if type(seq) is int and seq not in present:
+                message = f"seq {seq} is listed in banner_revisions but its record is missing"
+                report.add("records", "record_missing", message)
+
+
+def _document_hash(doc: dict[str, Any]) -> str | None:
+    try:
+        return content_sha256(doc["kind"], doc["texts"])
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+
+
+def _unreadable(error: CanonicalJSONError) -> str:
+    """Why bytes are not canonical JSON, in words the browser verifier can say too."""
+    text = str(error)
+    if text.startswith("floats are not allowed"):
+        reason = "floats are not allowed"
+    elif text.startswith("not valid JSON") or text.endswith(" is not allowed"):
+        reason = "not valid JSON"  # NaN and Infinity are not JSON, whatever Python reads
+    else:
+        reason = "JSON is valid but not in canonical form"
+    return f"body is not canonical JSON: {reason}"
+
+
+def _signed_body(body: bytes, where: str, report: OfflineReport) -> dict[str, Any] | None:
+    try:
+        signed_body = parse_canonical(body)
+    except CanonicalJSONError as error:
+        report.add(where, "body_unreadable", _unreadable(error))
+        return None
+    if not isinstance(signed_body, dict):
+        report.add(where, "body_unreadable", "body is not a JSON object")
+        return None
+    return signed_body
 
 
 def _verify_record(
@@ -130,10 +214,8 @@ def _verify_record(
     body = str(record.get("body", "")).encode("utf-8")
     if hashlib.sha256(body).hexdigest() != record.get("entry_hash"):
         report.add(where, "entry_hash_mismatch", "body does not hash to entry_hash")
-    try:
-        signed_body = parse_canonical(body)
-    except CanonicalJSONError as error:
-        report.add(where, "body_unreadable", f"body is not canonical JSON: {error}")
+    signed_body = _signed_body(body, where, report)
+    if signed_body is None:
         return
     expected = {
         "site": bundle.get("site"),
@@ -151,21 +233,29 @@ def _verify_record(
             report.add(where, "receipt_mismatch", "receipt is signed over another body")
     except InvalidReceipt as error:
         report.add(where, "bad_receipt", f"receipt does not verify: {error.message}")
-    for kind, ref in (signed_body.get("documents") or {}).items():
+    agreed = signed_body.get("documents")
+    for kind, ref in (agreed if isinstance(agreed, dict) else {}).items():
+        ref = ref if isinstance(ref, dict) else {}
         doc = documents.get(f"{kind}:{ref.get('version')}")
-        if doc is None or doc.get("sha256") != ref.get("sha256"):
+        if not isinstance(doc, dict) or doc.get("sha256") != ref.get("sha256"):
             report.add(
                 where,
                 "document_mismatch",
                 f"{kind} version {ref.get('version')} agreed to is not in the bundle as signed",
             )
-    if checkpoint is None:
-        return
-    report.count("inclusion_proofs")
-    proof = record.get("inclusion_proof") or {}
+    if checkpoint is not None:
+        report.count("inclusion_proofs")
+        if not _included(record, checkpoint):
+            message = "inclusion proof does not lead to the checkpoint root"
+            report.add(where, "not_included", message)
+
+
+def _included(record: dict[str, Any], checkpoint: Checkpoint) -> bool:
+    proof = record.get("inclusion_proof")
+    proof = proof if isinstance(proof, dict) else {}
     try:
         path = [bytes.fromhex(node) for node in proof.get("path", [])]
-        included = (
+        return (
             proof.get("leaf_index") == record.get("seq", 0) - 1
             and proof.get("tree_size") == checkpoint.tree_size
             and verify_inclusion(
@@ -177,15 +267,35 @@ def _verify_record(
             )
         )
     except (KeyError, TypeError, ValueError):
-        included = False
-    if not included:
-        report.add(where, "not_included", "inclusion proof does not lead to the checkpoint root")
+        return False
+
+
+# Receipts -----------------------------------------------------------------------------------------
+
+
+def verify_receipt(token: str, site_jwks: Any | None) -> OfflineReport:
+    """Check one receipt (compact JWS) with the site's JWKS: signature, header and signed body."""
+    report = OfflineReport("receipt")
+    if site_jwks is None:
+        report.add("jwks", "no_jwks", "a receipt is checked with the site's JWKS: give it")
+        return report
+    lookup = _keys(None, site_jwks, report)
+    if lookup is None:
+        return report
+    report.count("receipts")
+    try:
+        body = verify_compact(token.strip(), lookup)
+    except InvalidReceipt as error:
+        report.add("receipt", "bad_receipt", f"receipt does not verify: {error.message}")
+        return report
+    _signed_body(body, "receipt", report)
+    return report
 
 
 # Exports ------------------------------------------------------------------------------------------
 
 
-def verify_export(lines: Iterable[str]) -> OfflineReport:
+def verify_export(lines: Iterable[str], site_jwks: Any | None = None) -> OfflineReport:
     """Check an NDJSON export (header, entry lines, end line), streaming: constant memory."""
     report = OfflineReport("export")
     iterator = iter(lines)
@@ -196,7 +306,7 @@ def verify_export(lines: Iterable[str]) -> OfflineReport:
     if not isinstance(header, dict) or header.get("type") != "header":
         report.add("line 1", "bad_header", "the first line is not an export header")
         return report
-    lookup = _keys(header.get("jwks"), report)
+    lookup = _keys(header.get("jwks"), site_jwks, report)
     if lookup is None:
         return report
     checkpoints = []
@@ -238,13 +348,18 @@ def _entries(lines: Iterator[str], state: dict[str, Any], report: OfflineReport)
         try:
             data = json.loads(line)
         except ValueError:
-            report.add(f"line {number}", "bad_line", "line is not JSON")
+            data = None
+        if not isinstance(data, dict):
+            report.add(f"line {number}", "bad_line", "line is not a JSON object")
             continue
         if data.get("type") == "end":
             state["end"] = data.get("entries")
             continue
         if state["end"] is not None:
             report.add(f"line {number}", "after_end", "entries after the end line")
+        if type(data.get("seq")) is not int:
+            report.add(f"line {number}", "bad_line", "entry has no integer seq")
+            continue
         body = data.get("body")
         state["entries"] += 1
         state["last_seq"] = data.get("seq")
@@ -279,10 +394,8 @@ def _verify_segment(
             continue
         if hashlib.sha256(entry.body).hexdigest() != entry.entry_hash:
             report.add(where, "entry_hash_mismatch", "body does not hash to entry_hash")
-        try:
-            doc = parse_canonical(entry.body)
-        except CanonicalJSONError as error:
-            report.add(where, "body_unreadable", str(error))
+        doc = _signed_body(entry.body, where, report)
+        if doc is None:
             continue
         for name in ("seq", "id", "kid", "prev_hash"):
             if doc.get(name) != getattr(entry, name):
@@ -296,8 +409,9 @@ def _verify_segment(
 # Files --------------------------------------------------------------------------------------------
 
 
-def verify_file(path: str | Path) -> OfflineReport:
-    """Check a saved proof bundle (JSON) or NDJSON export, telling them apart by the first line."""
+def verify_file(path: str | Path, site_jwks: Any | None = None) -> OfflineReport:
+    """Check a saved proof bundle (JSON), NDJSON export or receipt (compact JWS), telling them
+    apart by their first line."""
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
         first = handle.readline()
@@ -307,19 +421,39 @@ def verify_file(path: str | Path) -> OfflineReport:
             head = None
         if isinstance(head, dict) and head.get("type") == "header":
             handle.seek(0)
-            return verify_export(handle)
+            return verify_export(handle, site_jwks)
         handle.seek(0)
-        try:
-            bundle = json.load(handle)
-        except ValueError as error:
-            report = OfflineReport("unknown")
-            report.add("file", "unreadable", f"neither an export nor a proof bundle: {error}")
-            return report
+        return verify_text(handle.read(), site_jwks)
+
+
+def verify_text(text: str, site_jwks: Any | None = None) -> OfflineReport:
+    """Check a bundle, an export or a receipt given as text (what the browser verifier reads)."""
+    first = text.split("\n", 1)[0]
+    try:
+        head = json.loads(first)
+    except ValueError:
+        head = None
+    if isinstance(head, dict) and head.get("type") == "header":
+        return verify_export(text.split("\n"), site_jwks)
+    if COMPACT_JWS.fullmatch(text.strip()):
+        return verify_receipt(text, site_jwks)
+    try:
+        bundle = json.loads(text)
+    except ValueError:
+        bundle = None
     if not isinstance(bundle, dict) or "records" not in bundle:
         report = OfflineReport("unknown")
-        report.add("file", "unreadable", "neither an export nor a proof bundle")
+        report.add("file", "unreadable", "neither a proof bundle, an export nor a receipt")
         return report
-    return verify_bundle(bundle)
+    return verify_bundle(bundle, site_jwks)
+
+
+def load_jwks(source: str) -> Any:
+    """The JWKS in a file, or at an http(s) URL."""
+    if source.startswith(("https://", "http://")):
+        with urllib.request.urlopen(source, timeout=10) as response:
+            return json.load(response)
+    return json.loads(Path(source).read_text(encoding="utf-8"))
 
 
 def format_report(report: OfflineReport) -> str:
@@ -334,10 +468,13 @@ def format_report(report: OfflineReport) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    site_jwks = None
+    if len(args) == 3 and args[1] == "--jwks":
+        site_jwks, args = load_jwks(args[2]), args[:1]
     if len(args) != 1:
-        print("usage: python -m service.audit.offline FILE", file=sys.stderr)
+        print("usage: python -m service.audit.offline FILE [--jwks FILE_OR_URL]", file=sys.stderr)
         return 2
-    report = verify_file(args[0])
+    report = verify_file(args[0], site_jwks)
     print(format_report(report))
     return 0 if report.ok else 1
 

@@ -10,6 +10,7 @@ environment or mounted secrets; the first PEM is the current key, the rest are r
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -35,9 +36,15 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Strict base64url without padding: raise ValueError on any other spelling."""
-    if not isinstance(text, str) or "=" in text:
+    if not isinstance(text, str):
+        raise ValueError("base64url must be a string")
+    if "=" in text:
         raise ValueError("base64url must be unpadded")
-    raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except binascii.Error as exc:
+        # The library's own wording differs between languages; the browser verifier says this.
+        raise ValueError("invalid base64url characters or length") from exc
     # Reject non-zero trailing bits, so each value has exactly one encoding.
     if b64url_encode(raw) != text:
         raise ValueError("non-canonical base64url")
@@ -130,16 +137,19 @@ class KeyRing:
 def public_keys_from_jwks(jwks: Mapping[str, object]) -> dict[str, Ed25519PublicKey]:
     """Read the Ed25519 keys of a JWK Set, checking that each kid is the key's thumbprint."""
     found: dict[str, Ed25519PublicKey] = {}
-    keys = jwks.get("keys")
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list):
         raise KeyRingError("a JWK Set needs a 'keys' list")
     for jwk in keys:
         if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
             continue
         try:
-            public_key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-        except (KeyError, ValueError) as exc:
-            raise KeyRingError(f"bad Ed25519 JWK: {exc}") from exc
+            raw = b64url_decode(jwk.get("x"))
+        except ValueError as exc:
+            raise KeyRingError(f"bad Ed25519 JWK: x: {exc}") from exc
+        if len(raw) != 32:
+            raise KeyRingError("bad Ed25519 JWK: x is not 32 bytes")
+        public_key = Ed25519PublicKey.from_public_bytes(raw)
         kid = jwk_thumbprint(public_key)
         if jwk.get("kid", kid) != kid:
             raise KeyRingError(f"kid {jwk.get('kid')!r} is not the key's RFC 7638 thumbprint")
