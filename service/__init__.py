@@ -65,6 +65,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     banner_fastpath.init_app(app)
     consent_fastpath.init_app(app)
 
+    from . import verify
+
+    verify.init_app(app)
+
     from .cli import init_app as init_cli
 
     init_cli(app)
