@@ -217,6 +217,8 @@ def build_banner_config(
             "mapping": site.consent_mode.get("mapping", {}),
         },
         "consent_lifetime_days": site.consent_lifetime_days,
+        "theme": site.theme or {},
+        "cookie_domain": site.cookie_domain,
     }
     config["revision"] = hashlib.sha256(canonical_json(config)).hexdigest()
     return config

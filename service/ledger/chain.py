@@ -36,7 +36,8 @@ FORMAT_VERSION = 1
 GENESIS_HASH = "0" * 64
 
 ACTIONS = frozenset({"accept_all", "reject_all", "custom", "withdraw", "acknowledge"})
-METHODS = frozenset({"banner", "preferences", "gpc", "api"})
+# placeholder: a blocked element's button granted its categories (widget v2)
+METHODS = frozenset({"banner", "preferences", "gpc", "api", "placeholder"})
 
 ENTRY_FIELDS = (
     "v",

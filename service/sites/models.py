@@ -27,6 +27,11 @@ class Site(db.Model):
     consent_mode: Mapped[dict[str, Any]]
     # Where the banner links for each document kind, when the site hosts its own pages.
     policy_urls: Mapped[dict[str, Any]]
+    # The banner's look: {accent, text, background, radius, position, logo_url}; part of the
+    # banner config, so of its revision. Empty: the widget's default theme.
+    theme: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # A parent domain (example.com) whose subdomains share the consent cookie and the subject.
+    cookie_domain: Mapped[str | None] = mapped_column(String(253), default=None)
     # Bumped in the same transaction as any change to the site or its documents: caches of
     # derived data (the banner config) compare it with one cheap query.
     config_version: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -84,6 +84,23 @@ class ConsentModeSchema(Schema):
     )
 
 
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}$")
+
+
+class ThemeSchema(Schema):
+    """The banner's look. Colours as #rgb or #rrggbb (the widget sets them as CSS custom
+    properties, so nothing else may get through); the logo must come from one of the site's
+    allowed origins (checked with the site: sites.service.check_consistency)."""
+
+    accent = fields.String(validate=validate.Regexp(HEX_COLOUR))
+    text = fields.String(validate=validate.Regexp(HEX_COLOUR))
+    background = fields.String(validate=validate.Regexp(HEX_COLOUR))
+    radius = fields.Integer(validate=validate.Range(0, 32))
+    position = fields.String(validate=validate.OneOf(["bar", "box", "modal"]))
+    logo_url = fields.Url(schemes={"https", "http"}, validate=validate.Length(max=500))
+
+
 class SiteSettingsSchema(Schema):
     """Everything of a site except its id; used as is for PATCH (partial)."""
 
@@ -102,6 +119,9 @@ class SiteSettingsSchema(Schema):
         keys=fields.String(validate=validate.OneOf(["privacy", "terms", "cookies"])),
         values=fields.Url(schemes={"https", "http"}),
     )
+    theme = fields.Nested(ThemeSchema)
+    # Share the consent across subdomains: a parent domain of the allowed origins' hosts
+    cookie_domain = fields.String(allow_none=True, validate=validate.Regexp(DOMAIN))
 
     @validates_schema
     def check_categories(self, data, **_kwargs):

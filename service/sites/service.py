@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
@@ -83,6 +84,7 @@ def create_site(data: dict[str, Any]) -> Site:
     data.setdefault("categories", DEFAULT_CATEGORIES)
     data.setdefault("consent_mode", DEFAULT_CONSENT_MODE)
     data.setdefault("policy_urls", {})
+    data.setdefault("theme", {})
     check_consistency(data)
     if db.session.get(Site, data["id"]) is not None:
         raise Conflict(f"Site '{data['id']}' already exists.")
@@ -94,7 +96,7 @@ def create_site(data: dict[str, Any]) -> Site:
 
 def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     site = get_site(site_id)
-    merged = {name: getattr(site, name) for name in ("categories", "consent_mode")} | changes
+    merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | changes
     check_consistency(merged)
     for name, value in changes.items():
         setattr(site, name, value)
@@ -103,8 +105,13 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     return site
 
 
+# The fields check_consistency reads together
+CONSISTENT_FIELDS = ("categories", "consent_mode", "allowed_origins", "theme", "cookie_domain")
+
+
 def check_consistency(data: dict[str, Any]) -> None:
-    """Rules across fields: Consent Mode may only name the site's own categories."""
+    """Rules across fields: Consent Mode may only name the site's own categories; the theme's
+    logo comes from an allowed origin; the cookie domain is a parent of an allowed host."""
     known = {category["id"] for category in data["categories"]}
     mapping = (data.get("consent_mode") or {}).get("mapping", {})
     unknown = sorted({cat for cats in mapping.values() for cat in cats} - known)
@@ -113,6 +120,32 @@ def check_consistency(data: dict[str, Any]) -> None:
             "Consent Mode maps to categories the site does not have.",
             {"fields": {"consent_mode": {"mapping": [f"Unknown categories: {unknown}"]}}},
         )
+    origins = data.get("allowed_origins") or []
+    logo = (data.get("theme") or {}).get("logo_url")
+    if logo and not any(origin_matches(origin, logo) for origin in origins):
+        raise Unprocessable(
+            "The logo must be served from one of the site's allowed origins.",
+            {"fields": {"theme": {"logo_url": ["Not on an allowed origin."]}}},
+        )
+    domain = data.get("cookie_domain")
+    hosts = [urlsplit(origin).hostname or "" for origin in origins]
+    if domain and not any(h == domain or h.endswith(f".{domain}") for h in hosts):
+        raise Unprocessable(
+            "The cookie domain must be an allowed origin's host or one of its parent domains.",
+            {"fields": {"cookie_domain": [f"No allowed origin is on {domain}."]}},
+        )
+
+
+def origin_matches(origin: str, url: str) -> bool:
+    """True when ``url`` is on ``origin`` (``scheme://*.example.com``: any subdomain)."""
+    parts = urlsplit(url)
+    scheme, _, host = origin.partition("://")
+    netloc = (parts.netloc or "").lower()
+    if parts.scheme != scheme:
+        return False
+    if host.startswith("*."):
+        return netloc.endswith(host[1:])
+    return netloc == host
 
 
 def bump_config_version(site: Site) -> None:

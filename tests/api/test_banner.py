@@ -44,7 +44,7 @@ def test_banner_config_has_everything_the_widget_needs(client, admin, site):
     config = response.get_json()
     assert set(config) == {
         "site", "mode", "locale", "dir", "texts", "categories", "documents", "banner_document",
-        "gpc", "consent_mode", "consent_lifetime_days", "revision",
+        "gpc", "consent_mode", "consent_lifetime_days", "theme", "cookie_domain", "revision",
     }  # fmt: skip
     assert config["site"] == "news-example"
     assert config["mode"] == "opt-in"

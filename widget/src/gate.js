@@ -54,12 +54,20 @@ export function activate(granted) {
   return chain;
 }
 
-/** Watch for gated elements added later (SPAs) and activate them with the current choices. */
-export function watch(getGranted) {
+const WATCHED = `${SELECTOR},[data-consentry-placeholder]`;
+
+/**
+ * Watch for gated elements added later (single-page apps rendering a new route) and activate
+ * them with the current choices; then `added()` (placeholders for what stays blocked).
+ */
+export function watch(getGranted, added) {
   new MutationObserver((records) => {
     for (const r of records) {
       for (const n of r.addedNodes) {
-        if (n.nodeType === 1 && (n.matches(SELECTOR) || n.querySelector(SELECTOR))) return activate(getGranted());
+        if (n.nodeType === 1 && !n.closest('#consentry,.consentry-ph') && (n.matches(WATCHED) || n.querySelector(WATCHED))) {
+          activate(getGranted());
+          return added();
+        }
       }
     }
   }).observe(document.documentElement, { childList: true, subtree: true });

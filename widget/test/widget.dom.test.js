@@ -23,17 +23,22 @@ beforeAll(async () => {
   script.src = 'https://consent.example.com/widget.js';
   script.setAttribute('data-site', 'news-example');
   Object.defineProperty(document, 'currentScript', { value: script, configurable: true });
+  globalThis.MORE_VERSION = 'test'; // the build defines it
+  // happy-dom does not load scripts: when the widget adds widget-more.js, run its source instead
+  const append = document.head.append.bind(document.head);
+  document.head.append = (el) => (String(el.src).includes('/widget-more.js?v=test') ? import('../src/more.js') : append(el));
   await import('../src/index.js');
   await new Promise((r) => setTimeout(r, 20));
 });
 
-const shadow = () => document.getElementById('consentry').shadowRoot;
+// The widget lives in the light DOM under #consentry (findable by auto-refusal tools)
+const shadow = () => document.getElementById('consentry');
 
 describe('widget in a DOM', () => {
   it('fetches the config with the locale and shows the banner with equal buttons', () => {
     expect(String(fetch.mock.calls[0][0])).toMatch(/^https:\/\/consent\.example\.com\/api\/v1\/sites\/news-example\/banner\?locale=/);
     const banner = shadow().querySelector('[role=dialog]');
-    expect(banner.getAttribute('aria-labelledby')).toBe('ct');
+    expect(banner.getAttribute('aria-labelledby')).toBe('consentry-t');
     expect([...banner.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['Accept all', 'Reject all', 'Settings']);
     expect([...banner.querySelectorAll('button')].map((b) => b.dataset.consentryAction)).toEqual(['accept_all', 'reject_all', 'settings']);
     expect(document.querySelector('script[data-consent]').type).toBe('text/plain');
@@ -43,8 +48,8 @@ describe('widget in a DOM', () => {
 
   it('opens the modal preferences with required locked on and others off', async () => {
     document.getElementById('open').click();
-    await new Promise((r) => setTimeout(r, 0));
-    const dialog = shadow().querySelector('dialog');
+    // the dialog is an on-demand part: wait for it to load
+    const dialog = await vi.waitFor(() => shadow().querySelector('dialog') || Promise.reject(Error('no dialog')), { timeout: 3000 });
     expect(dialog.open).toBe(true);
     const boxes = [...dialog.querySelectorAll('input[role=switch]')];
     expect(boxes.map((b) => [b.checked, b.disabled])).toEqual([
@@ -53,8 +58,9 @@ describe('widget in a DOM', () => {
       [false, false],
     ]);
     boxes[1].click();
+    expect([...dialog.querySelectorAll('button')].map((b) => b.dataset.consentryAction)).toEqual(['accept_all', 'reject_all', 'save', 'close']);
     [...dialog.querySelectorAll('button')].find((b) => b.textContent === 'Save choices').click();
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(posts).toHaveLength(1));
   });
 
   it('records the choice, sets the cookie, runs the gated script and updates Consent Mode', () => {
@@ -92,6 +98,7 @@ describe('widget in a DOM', () => {
     const changes = [];
     window.Consentry.on('change', (d) => changes.push(d.action));
     await window.Consentry.withdraw();
+    await new Promise((r) => setTimeout(r, 20));
     expect(posts.at(-1)).toMatchObject({ action: 'withdraw', method: 'api', choices: { analytics: false } });
     expect(changes).toEqual(['withdraw']);
     expect(shadow().querySelector('.b')).not.toBeNull();

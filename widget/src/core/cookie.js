@@ -35,9 +35,15 @@ export function parseCookies(cookies) {
   return out;
 }
 
-/** A `document.cookie` assignment storing the state for `days` days. */
-export const stateCookie = (state, days, secure) =>
-  `${COOKIE_NAME}=${encodeState(state)};Path=/;Max-Age=${Math.round(days * 86400)};SameSite=Lax${secure ? ';Secure' : ''}`;
+/**
+ * A `document.cookie` assignment storing the state for `days` days. With the site's
+ * `cookie_domain` (e.g. `example.com`) and a page on it or one of its subdomains, the cookie is
+ * set for that domain: every subdomain shares the consent and the subject.
+ */
+export function stateCookie(state, days, secure, domain, hostname) {
+  const shared = domain && (hostname === domain || hostname.endsWith(`.${domain}`));
+  return `${COOKIE_NAME}=${encodeState(state)};Path=/;Max-Age=${Math.round(days * 86400)};SameSite=Lax${secure ? ';Secure' : ''}${shared ? `;Domain=${domain}` : ''}`;
+}
 
 /**
  * `document.cookie` assignments that expire the declared cookies present on the page.

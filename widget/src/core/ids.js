@@ -12,10 +12,8 @@ export const b64uDecode = (text) => decodeURIComponent(escape(atob(text.replace(
 export const newSubject = (crypto = globalThis.crypto) =>
   binaryToB64u(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
 
-/** A random UUID v4 for `client_event_id`; crypto.randomUUID exists only in secure contexts. */
+/** A random UUID v4 for `client_event_id` (crypto.randomUUID exists only in secure contexts). */
 export const newEventId = (crypto = globalThis.crypto) =>
-  crypto.randomUUID
-    ? crypto.randomUUID()
-    : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
-        (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
-      );
+  '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
+    (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
+  );

@@ -15,8 +15,30 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/**
+ * A button. `data-consentry-action` names what it does, for tools that act on banners (scanners,
+ * auto-refusal extensions, the console preview): a selector that survives translation.
+ * `onclick(action, event)`.
+ */
+export const button = (label, action, onclick) =>
+  h('button', { type: 'button', 'data-consentry-action': action, onclick: (e) => onclick(action, e) }, label);
+
 /** Only http(s) links from the config become hrefs. */
 export const safeUrl = (url) => (/^https?:\/\//i.test(url || '') ? url : null);
 
-/** The focusable controls inside a container, in tab order. */
-export const focusables = (root) => root.querySelectorAll('a[href],button,input:enabled,summary');
+/**
+ * Add a stylesheet to the document as a constructable stylesheet: no <style> element and no style
+ * attribute, so a strict `style-src` holds. The build wraps the rules in a cascade layer and
+ * marks every declaration `!important`: a layered important declaration beats any unlayered one
+ * of the host page, whatever its specificity (style isolation without a shadow root, which
+ * auto-refusal tools and assistive tech search better).
+ */
+export function adopt(css) {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  } catch {
+    // very old browser: unstyled but working
+  }
+}
