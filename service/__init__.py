@@ -52,6 +52,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(widget_bp)
     app.register_blueprint(demo_bp)
 
+    from . import scanner
+
+    scanner.init_app(app)
+
     from flask_swagger_ui import get_swaggerui_blueprint
 
     app.register_blueprint(
@@ -80,4 +84,5 @@ def _register_models() -> None:
     from .auth import models as _auth  # noqa: F401
     from .consents import models as _consents  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .scanner import models as _scanner  # noqa: F401
     from .sites import models as _sites  # noqa: F401

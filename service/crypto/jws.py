@@ -43,19 +43,20 @@ class InvalidReceipt(ValueError):
 
 
 @functools.lru_cache(maxsize=64)
-def protected_header(kid: str) -> bytes:
-    """The exact protected header bytes for ``kid`` (canonical JSON, so it can be rebuilt)."""
-    header = {"alg": ALG, "kid": kid, "typ": TYP}
+def protected_header(kid: str, typ: str = TYP) -> bytes:
+    """The exact protected header bytes for ``kid`` (canonical JSON, so it can be rebuilt);
+    ``typ`` tells a receipt from other documents the same keys sign (scan reports)."""
+    header = {"alg": ALG, "kid": kid, "typ": typ}
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _signing_input(kid: str, payload: bytes) -> bytes:
-    return f"{b64url_encode(protected_header(kid))}.{b64url_encode(payload)}".encode("ascii")
+def _signing_input(kid: str, payload: bytes, typ: str = TYP) -> bytes:
+    return f"{b64url_encode(protected_header(kid, typ))}.{b64url_encode(payload)}".encode("ascii")
 
 
-def sign_compact(payload: bytes, key: SigningKey) -> str:
+def sign_compact(payload: bytes, key: SigningKey, typ: str = TYP) -> str:
     """Sign ``payload`` and return the compact JWS ``header.payload.signature``."""
-    signing_input = _signing_input(key.kid, payload)
+    signing_input = _signing_input(key.kid, payload, typ)
     return f"{signing_input.decode('ascii')}.{b64url_encode(key.sign(signing_input))}"
 
 
@@ -67,9 +68,9 @@ def detached_signature(token: str) -> str:
     return parts[2]
 
 
-def attach_signature(payload: bytes, kid: str, signature: str) -> str:
+def attach_signature(payload: bytes, kid: str, signature: str, typ: str = TYP) -> str:
     """Rebuild the compact JWS of a stored entry from its body, kid and detached signature."""
-    return f"{_signing_input(kid, payload).decode('ascii')}.{signature}"
+    return f"{_signing_input(kid, payload, typ).decode('ascii')}.{signature}"
 
 
 def _decode(part: str, what: str) -> bytes:
@@ -79,8 +80,9 @@ def _decode(part: str, what: str) -> bytes:
         raise InvalidReceipt("bad_base64", f"{what} is not base64url: {exc}") from exc
 
 
-def verify_compact(token: str, public_key_lookup: PublicKeyLookup) -> bytes:
-    """Verify a compact JWS receipt and return its payload; raise InvalidReceipt otherwise."""
+def verify_compact(token: str, public_key_lookup: PublicKeyLookup, typ: str = TYP) -> bytes:
+    """Verify a compact JWS receipt (or, with ``typ``, another document we sign) and return its
+    payload; raise InvalidReceipt otherwise."""
     if not isinstance(token, str):
         raise InvalidReceipt("malformed", "a receipt is a string")
     parts = token.split(".")
@@ -96,8 +98,8 @@ def verify_compact(token: str, public_key_lookup: PublicKeyLookup) -> bytes:
         raise InvalidReceipt("bad_header", "header is not a JSON object")
     if header.get("alg") != ALG:
         raise InvalidReceipt("unsupported_alg", f"alg {header.get('alg')!r} is not {ALG}")
-    if header.get("typ") != TYP:
-        raise InvalidReceipt("bad_header", f"typ {header.get('typ')!r} is not {TYP}")
+    if header.get("typ") != typ:
+        raise InvalidReceipt("bad_header", f"typ {header.get('typ')!r} is not {typ}")
     if "crit" in header:
         raise InvalidReceipt("bad_header", "no critical header extensions are understood")
     kid = header.get("kid")
