@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -69,7 +70,7 @@ def scan_command(site, urls, max_pages, region, timeout, html_file, json_file, a
             length=max_pages * phases,
             label="Scanning",
             item_show_func=lambda item: item,
-            file=click.get_text_stream("stderr"),
+            file=sys.stderr,
         ) as bar:
             completed = service.scan_site(site, options, lambda url, phase: _step(bar, url, phase))
             bar.update(bar.length - bar.pos)

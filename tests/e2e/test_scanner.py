@@ -2,8 +2,9 @@
 behaviour, the demo page, origin and time bounds, and signed reports checked with joserfc.
 
 Fixture origins: ``pages`` (the scanned sites' allowed origin), ``elsewhere`` (never allowed) and
-``tracker``, reached as ``ads.pubmatic.com`` and ``track.adform.net`` (not HSTS-preloaded, so plain HTTP reaches them) through Chromium's
-host resolver rules, so the Open Cookie Database classes its hosts as it would on the web.
+``tracker``, reached as ``ads.pubmatic.com`` and ``track.adform.net`` through Chromium's host
+resolver rules, so the Open Cookie Database classes its hosts as it would on the web (hosts that
+are not HSTS-preloaded, so that plain HTTP reaches them).
 """
 
 from __future__ import annotations
