@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .browser import CLICKS, PHASES, PhaseObservation, VisitSettings, launch_browser, visit
+from .browser import (
+    CLICKS,
+    PHASES,
+    BrowserMissing,
+    PhaseObservation,
+    VisitSettings,
+    launch_browser,
+    visit,
+)
 from .findings import Classifier, Finding, page_findings, site_findings, verdict
 from .origins import AllowedOrigins, OriginRefused, same_origin_links
 
@@ -94,7 +102,12 @@ class _Crawl:
 def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress | None = None):
     """Scan ``site`` (a site config: id, allowed_origins, categories, mode) and return a
     ScanOutcome; never raises for a page's failure (it is recorded on the page)."""
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        raise BrowserMissing(
+            "the scanner needs Playwright: pip install 'consentry[scan]'"
+        ) from error
 
     allowed = AllowedOrigins(site["allowed_origins"])
     crawl = _Crawl(allowed, options.start_urls or [site["allowed_origins"][0]])

@@ -27,7 +27,7 @@ CATEGORIES = [
 ]
 
 
-def _report(site: str = "news-example") -> dict:
+def scan_report(site: str = "news-example") -> dict:
     """A report built by the real code from observations of one leaky page."""
     url = "https://news.example.com/"
     ga = CookieSeen(
@@ -56,11 +56,11 @@ def _report(site: str = "news-example") -> dict:
 @pytest.fixture
 def stored(app, make_site):
     make_site()
-    return scans.store_report("news-example", _report())
+    return scans.store_report("news-example", scan_report())
 
 
 def test_reports_are_listed_newest_first_and_read_as_signed_json(client, stored, keys):
-    second = scans.store_report("news-example", _report())
+    second = scans.store_report("news-example", scan_report())
     headers = keys("audit:read")
     listing = client.get("/api/v1/sites/news-example/scans", headers=headers)
     assert listing.status_code == 200

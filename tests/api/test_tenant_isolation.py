@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from service.auth.service import SCOPES
+from service.scanner.service import store_report
 from tests.api.test_consents import ORIGIN, event
+from tests.api.test_scans import scan_report
 from tests.documents_helpers import draft_and_publish
 
 # Called by the widget or by anyone; each checks what it serves (see DESIGN.md section 3).
@@ -47,6 +49,7 @@ def site_b(client, admin, make_site) -> dict[str, object]:
         "version": 2,  # has a previous version, so the diff route answers too
         "record_id": answer["id"],
         "subject": "s_visitor_b001",
+        "scan_id": store_report("site-b", scan_report("site-b")).id,
     }
 
 
