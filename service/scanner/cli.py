@@ -63,6 +63,7 @@ def scan_command(site, urls, max_pages, region, timeout, html_file, json_file, a
     from . import service
     from .browser import BrowserMissing
 
+    region = region.upper() if region else None
     options = ScanOptions(list(urls), max_pages, timeout, region, region_settings(region))
     phases = len(phases_for(service.site_config(site)))
     try:

@@ -37,9 +37,11 @@ class FixtureOrigin:
 
     url: str = ""
     pages: dict[str, tuple[int, str, dict[str, str]]] = field(default_factory=dict)
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def wsgi(self, environ, start_response):
         request = Request(environ)
+        self.seen.append((request.path, dict(request.headers)))
         status, body, headers = self.pages.get(request.path, (404, "not found", {}))
         mimetype = headers.pop("mimetype", None) if "mimetype" in headers else None
         response = Response(body, status=status, mimetype=mimetype or _mimetype(request.path))
@@ -104,6 +106,7 @@ SITES = {
     "scan-clean": _categories(necessary=["session_id"], analytics=["clean_stats"]),
     "scan-leaky": _categories(analytics=["_ga"], marketing=["_fbp"]),
     "scan-undeclared": _categories(necessary=["_gid"], analytics=["stats_id"]),
+    "scan-apply": _categories(analytics=["stats_id"]),
 }
 
 
@@ -150,11 +153,21 @@ def _build_pages(fixtures: Fixtures) -> None:
                 ),
                 {},
             ),
+            "/apply": (
+                200,
+                _page(
+                    live,
+                    "scan-apply",
+                    '<script type="text/plain" data-consent="analytics" src="/hotjar.js"></script>',
+                ),
+                {},
+            ),
             "/undeclared.js": (200, "document.cookie = '_gid=GA1.1.7; Path=/; Max-Age=86400';", {}),
             "/hotjar.js": (
                 200,
                 "document.cookie = '_hjSessionUser_42=x; Path=/; Max-Age=600';"
-                "document.cookie = 'stats_id=1; Path=/; Max-Age=600';",
+                "document.cookie = 'stats_id=1; Path=/; Max-Age=600';"
+                "document.cookie = '_gat_UA-1=1; Path=/; Max-Age=60';",
                 {},
             ),
             "/away": (302, "", {"Location": f"{elsewhere.url}/landing"}),
@@ -265,7 +278,9 @@ def test_leaky_page_yields_exactly_its_planted_findings(fixtures):
 
 def test_undeclared_and_miscategorised_cookies_are_found(fixtures):
     report = _scan(fixtures, "scan-undeclared", "/undeclared", max_pages=1).report
-    assert _kinds(report) == {"undeclared_cookie": 1, "category_mismatch": 1}
+    assert _kinds(report) == {"undeclared_cookie": 2, "category_mismatch": 1}
+    gat = _finding(report, "undeclared_cookie", name="_gat_UA-1")[0]
+    assert gat["evidence"]["classification"]["category"] == "analytics"
     undeclared = _finding(report, "undeclared_cookie", name="_hjSessionUser_42")[0]
     assert undeclared["phase"] == "accept" and undeclared["severity"] == "medium"
     assert undeclared["evidence"]["classification"]["database"]["platform"] == "Hotjar"
@@ -363,3 +378,54 @@ def test_demo_page_scans_clean_through_the_cli_and_its_report_verifies(fixtures,
     assert _verify_with_jwks(live, saved["jws"]) == report
     html = (tmp_path / "report.html").read_text()
     assert "<script" not in html and "clean" in html
+
+
+def test_apply_proposes_the_seen_cookies_and_yes_saves_them(fixtures):
+    live = fixtures.live
+    result = live.app.test_cli_runner().invoke(
+        args=[
+            "scan",
+            "scan-apply",
+            "--url",
+            fixtures.pages.url + "/apply",
+            "--max-pages",
+            "1",
+            "--apply",
+            "--yes",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert '+        "name": "_gat_UA-1",' in result.output
+    assert "Not classified, declare it by hand: _hjSessionUser_42" in result.output
+    assert "Applied: 1 declaration(s) added." in result.output
+    with live.app.app_context():
+        analytics = sites_service.get_site("scan-apply").categories[1]
+    added = analytics["cookies"][-1]
+    assert added["name"] == "_gat_UA-1" and added["provider"] == "Google"
+    # Scanned again, the declared cookie is no longer a finding.
+    report = _scan(fixtures, "scan-apply", "/apply", max_pages=1).report
+    assert [f["evidence"]["cookie"]["name"] for f in report["findings"]] == ["_hjSessionUser_42"]
+
+
+def test_region_goes_to_the_service_as_a_trusted_header(fixtures):
+    live = fixtures.live
+    live.app.config["REGION_HEADERS"] = ["CF-IPCountry", "X-Region-Subdivision"]
+    try:
+        result = live.app.test_cli_runner().invoke(
+            args=[
+                "scan",
+                "scan-clean",
+                "--url",
+                fixtures.pages.url + "/clean2",
+                "--max-pages",
+                "1",
+                "--region",
+                "us-ca",
+            ]
+        )
+    finally:
+        live.app.config.pop("REGION_HEADERS")
+    assert result.exit_code == 0, result.output
+    headers = [h for path, h in fixtures.pages.seen if path == "/clean2"][-1]
+    assert headers["Cf-Ipcountry"] == "US"
+    assert headers["X-Region-Subdivision"] == "CA"
