@@ -1,7 +1,7 @@
 """scan reports: signed, append-only
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 18:30:00
 
 Like the ledger, rows are refused any UPDATE or DELETE by triggers on both databases: a stored
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
