@@ -61,6 +61,10 @@ def configure_postgresql(engine: Engine) -> None:
         # until measured). A plan for the actual values and current statistics each time.
         dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_connection.commit()
+        # And no statement prepared by psycopg at all: a pooled connection becomes a thread's
+        # direct connection (DirectConnections), where psycopg, holding statements of its own,
+        # would answer the first rolled-back append with DEALLOCATE ALL, ours included.
+        dbapi_connection.prepare_threshold = None
 
 
 def write_transaction() -> Connection:
