@@ -3,6 +3,8 @@ service functions (each command parses options, calls one function, prints)."""
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
@@ -71,18 +73,40 @@ def revoke_key_command(key_id: int) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--no-serve", is_flag=True, help="Migrate and seed only.")
+@click.option(
+    "--visitors-per-day",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Size of the month of history (0: none).",
+)
 @with_appcontext
-def demo_command(host: str, port: int, no_serve: bool) -> None:
+def demo_command(host: str, port: int, no_serve: bool, visitors_per_day: int) -> None:
     """Create or upgrade the database, seed the demo site and serve it."""
     from flask import current_app
     from flask_migrate import upgrade
 
-    from .demo import seed_demo
+    from .demo import DEMO_SITE, seed_demo
+    from .demo.history import HISTORY_DAYS, seed_history
 
     upgrade()
-    admin_key_file = seed_demo(f"http://{host}:{port}")
+    base = f"http://{host}:{port}"
+    admin_key_file = seed_demo(base)
+    started = time.perf_counter()
+    history = seed_history(DEMO_SITE, base, visitors_per_day=visitors_per_day)
+    if history.skipped:
+        click.echo(f"History not seeded: {history.skipped}.")
+    else:
+        published = ", ".join(history.published)
+        click.echo(
+            f"History: {history.recorded} consents over the last {HISTORY_DAYS} days "
+            f"({published} published during the month) in {time.perf_counter() - started:.1f} s"
+        )
     click.echo(f"Demo site 'news-example' ready. Admin API key in {admin_key_file}")
-    click.echo(f"Open http://{host}:{port}/demo  (API docs: http://{host}:{port}/api/docs)")
+    if "console" in current_app.blueprints:
+        click.echo(f"Console: {base}/console/")
+    click.echo(f"Open {base}/demo  (API docs: {base}/api/docs)")
+    click.echo(f"Verify a proof bundle, export or receipt in your browser: {base}/verify")
     click.echo(
         "Policies: "
         + "  ".join(f"http://{host}:{port}/p/news-example/{kind}" for kind in POLICY_KINDS)

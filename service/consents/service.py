@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from flask import current_app, g
@@ -86,29 +87,48 @@ class SiteChanged(Exception):
     """The site or its documents changed since its context was cached: reload and try again."""
 
 
-def site_context(site_id: str, refresh: bool = False) -> SiteContext:
+def site_context(site_id: str, refresh: bool = False, at: datetime | None = None) -> SiteContext:
     """The site's origins, categories and current documents, cached per process.
 
     The hot path reads nothing to validate the cache up front: the append's locking read returns
     ``sites.config_version`` (bumped by every change to the site or its documents), and an append
     made with an older context is abandoned and made again (:class:`SiteChanged`). A context also
-    expires when the next scheduled document version takes effect."""
+    expires when the next scheduled document version takes effect. A context ``at`` a past
+    moment (history seeded by ``make demo``, in time order) is kept apart, for the moments up
+    to the next document change after it."""
+    if at is not None:
+        history = current_app.extensions.setdefault("consentry_history_contexts", {})
+        since, context = history.get(site_id, (None, None))
+        current = (
+            context is not None
+            and not refresh
+            and since <= at
+            and (context.expires_at is None or at < context.expires_at)
+        )
+        if not current:
+            context = load_site_context(site_id, at)
+            history[site_id] = (at, context)
+        return context
     contexts = current_app.extensions.setdefault("consentry_site_contexts", {})
     now = utcnow()
     context = contexts.get(site_id)
     expired = context is not None and context.expires_at is not None and now >= context.expires_at
     if refresh or context is None or expired:
-        site = get_site(site_id)  # the version is read first: the data can only be newer
-        context = SiteContext(
-            id=site.id,
-            allowed_origins=list(site.allowed_origins),
-            categories=list(site.categories),
-            document_refs=current_document_refs(site_id, now),
-            config_version=site.config_version,
-            expires_at=next_scheduled_at(site_id, now),
-        )
+        context = load_site_context(site_id, now)
         contexts[site_id] = context
     return context
+
+
+def load_site_context(site_id: str, now: datetime) -> SiteContext:
+    site = get_site(site_id)  # the version is read first: the data can only be newer
+    return SiteContext(
+        id=site.id,
+        allowed_origins=list(site.allowed_origins),
+        categories=list(site.categories),
+        document_refs=current_document_refs(site_id, now),
+        config_version=site.config_version,
+        expires_at=next_scheduled_at(site_id, now),
+    )
 
 
 def record_consent(
@@ -143,6 +163,39 @@ def record_consent(
             return append_entry(site, event["documents"], item)
         except SiteChanged:
             site = site_context(site_id, refresh=True)
+
+
+@dataclass(frozen=True)
+class PastEvent:
+    """An event of the past (``make demo``'s month): what the POST would carry, and its time."""
+
+    event: dict[str, Any]  # parsed by ConsentEventSchema
+    origin: str | None
+    user_agent: str | None
+    at: datetime
+
+
+def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 500) -> int:
+    """Record past events in time order, each checked and chained as the consent POST does it
+    (``check_event``, ``entry_item``, then ``append_group`` with the documents checked under
+    the lock), in groups as concurrent POSTs form them; returns how many were new (an event
+    recorded before is answered from the ledger, so a repeated run adds nothing)."""
+    recorded, iterator = 0, iter(events)
+    while batch := list(islice(iterator, group_size)):
+        group = []
+        for past in batch:
+            site = site_context(site_id, at=past.at)
+            choices = check_event(site, past.event, past.origin)
+            fingerprint = request_fingerprint(past.event)
+            item = entry_item(site.id, past.event, choices, fingerprint, past.user_agent)
+            group.append(Pending(site, past.event["documents"], item | {"recorded_at": past.at}))
+        end_session_transaction()
+        append_group(group)
+        for pending in group:
+            if isinstance(pending.outcome, BaseException):
+                raise pending.outcome
+            recorded += pending.outcome is not REPLAY
+    return recorded
 
 
 def check_event(site: SiteContext, event: dict[str, Any], origin: str | None) -> dict[str, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -13,6 +14,8 @@ from ..documents.cli import split_title
 from ..extensions import db
 from ..sites import service as sites_service
 from ..sites.models import Site
+from ..timeutil import utcnow
+from .history import month_start
 
 DEMO_SITE = "news-example"
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -73,9 +76,23 @@ DEMO_CATEGORIES = [
 ]
 
 
-def seed_demo(base_url: str) -> Path:
+def demo_texts(kind: str) -> dict[str, dict[str, str]]:
+    """``{kind}.md`` in English and ``{kind}.{locale}.md`` for each translation there is."""
+    texts = {}
+    for path in sorted(
+        POLICY_DIR.glob(f"{kind}.*md"), key=lambda p: (p.name != f"{kind}.md", p.name)
+    ):
+        locale = path.name.removeprefix(f"{kind}.").removesuffix("md").rstrip(".") or "en"
+        title, body = split_title(path.read_text(encoding="utf-8"))
+        texts[locale] = {"title": title, "body": body}
+    return texts
+
+
+def seed_demo(base_url: str, now: datetime | None = None) -> Path:
     """Create the demo site, its policies (version 1 each) and an all-scope admin key once;
-    return the key file's path."""
+    return the key file's path. The policies are published the day before the month of history
+    (``history.month_start``), so that month can be recorded against them."""
+    published_at = month_start(now or utcnow()) - timedelta(days=1)
     origins = sorted({base_url, base_url.replace("127.0.0.1", "localhost")})
     if db.session.get(Site, DEMO_SITE) is None:
         sites_service.create_site(
@@ -88,10 +105,14 @@ def seed_demo(base_url: str) -> Path:
             }
         )
     for kind in DEMO_DOCUMENTS:
-        title, body = split_title((POLICY_DIR / f"{kind}.md").read_text(encoding="utf-8"))
-        # Idempotent: the same text is never published twice.
+        if documents_service.current_version(DEMO_SITE, kind) is not None:
+            continue  # idempotent; later versions come from the history or from people
         documents_service.publish_text(
-            DEMO_SITE, kind, {"en": {"title": title, "body": body}}, summary="First version"
+            DEMO_SITE,
+            kind,
+            demo_texts(kind),
+            summary="First version",
+            now=published_at,
         )
     key_file = Path(current_app.instance_path) / "demo-admin-key"
     if not key_file.exists():

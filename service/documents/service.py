@@ -308,15 +308,18 @@ def publish_version(
     material: bool = False,
     summary: str = "",
     effective_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> VersionState:
-    """Publish a draft, now or at ``effective_at``. The first version is always material."""
+    """Publish a draft, now or at ``effective_at``. The first version is always material.
+    ``now`` is the clock (default: the time now); ``make demo`` publishes its history with
+    past clocks, so each version is published and takes effect on its day of the month."""
     doc = get_version(site_id, kind, version, include_drafts=True).document
     if doc.status == PUBLISHED:
         raise Conflict(
             f"Version {version} of the {kind} document is already published.",
             {"version": version, "status": PUBLISHED},
         )
-    now = utcnow()
+    now = as_utc(now) if now else utcnow()
     effective_at = as_utc(effective_at) if effective_at else now
     if effective_at < now - BACKDATE_TOLERANCE:
         raise Unprocessable(
@@ -355,6 +358,7 @@ def publish_text(
     material: bool = False,
     summary: str = "",
     effective_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[VersionState, bool]:
     """Policy as code: publish ``texts`` as a new version unless the latest published version
     already has this exact content. Returns the version and whether it was created."""
@@ -372,7 +376,7 @@ def publish_text(
         return get_version(site_id, kind, latest.version), False
     draft = create_draft(site_id, kind, texts, default_locale)
     published = publish_version(
-        site_id, kind, draft.document.version, material, summary, effective_at
+        site_id, kind, draft.document.version, material, summary, effective_at, now
     )
     return published, True
 

@@ -29,7 +29,7 @@ def test_demo_command_migrates_seeds_and_serves(app, runner, monkeypatch):
         served.update(host=host, port=port, app=application, options=options)
 
     monkeypatch.setattr("werkzeug.serving.run_simple", fake_run_simple)
-    result = runner.invoke(args=["demo", "--port", "5055"])
+    result = runner.invoke(args=["demo", "--port", "5055", "--visitors-per-day", "2"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:5055/demo" in result.output
     assert served["port"] == 5055 and served["app"] is app
