@@ -73,6 +73,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     verify.init_app(app)
 
+    from . import activity, console
+
+    activity.init_app(app)
+    console.init_app(app)
+
     from .cli import init_app as init_cli
 
     init_cli(app)
@@ -81,8 +86,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_models() -> None:
     """Import every model so that metadata (and Alembic) sees all tables."""
+    from .activity import models as _activity  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .consents import models as _consents  # noqa: F401
+    from .console import models as _console  # noqa: F401
+    from .console import stats as _console_stats  # noqa: F401
     from .documents import models as _documents  # noqa: F401
     from .scanner import models as _scanner  # noqa: F401
     from .sites import models as _sites  # noqa: F401

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text, cast, func, type_coerce
 
+from ..activity.service import record
 from ..consents.models import Checkpoint, ConsentRecord, Erasure
 from ..consents.service import cut_checkpoint, latest_checkpoint, pepper_for, signed
 from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
@@ -252,7 +253,9 @@ def plan_export(site_id: str, start: datetime | None, end: datetime | None) -> E
         .where(Checkpoint.site_id == site_id, Checkpoint.tree_size <= last)
         .order_by(Checkpoint.tree_size)
     ).scalars()
-    return ExportPlan(site_id, first, last, start, end, [signed(row).to_dict() for row in rows])
+    plan = ExportPlan(site_id, first, last, start, end, [signed(row).to_dict() for row in rows])
+    record("export.made", f"export:{site_id}", site=site_id, details={"seqs": [first, last]})
+    return plan
 
 
 def export_header(plan: ExportPlan) -> dict[str, Any]:
@@ -484,6 +487,8 @@ def proof_bundle(site_id: str, subject: str) -> dict[str, Any]:
     }
     # The server runs the same offline check a regulator would run on the saved file.
     bundle["verification"] = verify_bundle(bundle).to_dict()
+    digest = subject_hmac(site_id, subject)
+    record("proof.made", f"subject:{digest}", site=site_id, details={"records": len(records)})
     return bundle
 
 
@@ -519,9 +524,9 @@ def redact_where(site_id: str, *conditions: Any) -> list[int]:
     return sorted(db.session.execute(statement).scalars())
 
 
-def erase_subject(site_id: str, subject: str) -> dict[str, Any]:
+def erase_subject(site_id: str, subject: str, reason: str = "") -> dict[str, Any]:
     """Redact every record of ``subject``; idempotent (a second call reports the first erasure).
-    A subject never seen answers 404."""
+    A subject never seen answers 404. ``reason`` goes to the activity log."""
     get_site(site_id)
     digest = subject_hmac(site_id, subject)
     write_transaction()
@@ -558,6 +563,10 @@ def erase_subject(site_id: str, subject: str) -> dict[str, Any]:
     except BaseException:
         db.session.rollback()
         raise
+    if seqs:
+        # The subject only as its keyed hash: the log must not keep what erasure removed.
+        details = {"records": len(seqs), "reason": reason[:500]}
+        record("subject.erased", f"subject:{digest}", site=site_id, details=details)
     return answer
 
 
@@ -598,6 +607,10 @@ def apply_retention(
         except BaseException:
             db.session.rollback()
             raise
+        if seqs:
+            record(
+                "retention.applied", f"site:{site.id}", site=site.id, details={"records": len(seqs)}
+            )
         results.append({"site": site.id, "cutoff": isoformat(cutoff), "records": len(seqs)})
     return results
 

@@ -32,17 +32,29 @@ def authorise(scopes: tuple[str, ...], site: str | None) -> ApiKey:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     key = authenticate(token.strip() if scheme.lower() == "bearer" else None)
-    if not set(scopes) & set(key.scopes):
+    check_grant(key.scopes, key.site_id, scopes, site, holder="API key")
+    g.api_key = key
+    return key
+
+
+def check_grant(
+    granted: list[str] | tuple[str, ...],
+    granted_site: str | None,
+    scopes: tuple[str, ...],
+    site: str | None,
+    holder: str,
+) -> None:
+    """The one access rule, for API keys and console users alike: the holder needs any of
+    ``scopes``; one bound to another site than ``site`` gets the same 404 as a missing site."""
+    if not set(scopes) & set(granted):
         raise Forbidden(
-            f"This API key lacks the scope {' or '.join(scopes)}.",
+            f"This {holder} lacks the scope {' or '.join(scopes)}.",
             {"required": list(scopes)},
         )
-    if site is not None and key.site_id is not None and key.site_id != site:
+    if site is not None and granted_site is not None and granted_site != site:
         from ..sites.service import site_not_found
 
         raise site_not_found(site)
-    g.api_key = key
-    return key
 
 
 def require_scope(blp, *scopes: str) -> Callable:

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from ..activity.service import record
 from ..errors import Conflict, NotFound, Unauthorized, Unprocessable
 from ..extensions import db
 from ..timeutil import utcnow
@@ -44,6 +45,12 @@ def create_api_key(
     )
     db.session.add(key)
     db.session.commit()
+    record(
+        "key.created",
+        f"key:{key.id}:{key.prefix}",
+        site=site_id,
+        details={"scopes": scopes, "label": label[:200]},
+    )
     return key, plaintext
 
 
@@ -73,4 +80,5 @@ def revoke_api_key(key_id: int) -> ApiKey:
         raise Conflict(f"API key {key_id} is already revoked.")
     key.revoked_at = utcnow()
     db.session.commit()
+    record("key.revoked", f"key:{key.id}:{key.prefix}", site=key.site_id)
     return key

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from ..activity.service import record
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..extensions import db
 from ..sites.models import Site
@@ -241,6 +242,11 @@ def _drop_empty_labels(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def document_object(doc: DocumentVersion) -> str:
+    """How the activity log names a document version."""
+    return f"document:{doc.site_id}/{doc.kind}/v{doc.version}"
+
+
 def create_draft(
     site_id: str, kind: str, texts: dict[str, Any], default_locale: str | None = None
 ) -> VersionState:
@@ -268,6 +274,7 @@ def create_draft(
     except IntegrityError as error:  # another draft took the number at the same moment
         db.session.rollback()
         raise Conflict("Another version was created at the same time; try again.") from error
+    record("draft.created", document_object(doc), site=site_id)
     return VersionState(doc, DRAFT, False)
 
 
@@ -292,6 +299,7 @@ def update_draft(site_id: str, kind: str, version: int, changes: dict[str, Any])
     doc.content_sha256 = content_sha256(kind, texts)
     doc.updated_at = utcnow()
     db.session.commit()
+    record("draft.edited", document_object(doc), site=site_id, details={"locales": sorted(texts)})
     return VersionState(doc, DRAFT, False)
 
 
@@ -299,6 +307,7 @@ def delete_draft(site_id: str, kind: str, version: int) -> None:
     doc = _draft_for_change(site_id, kind, version, "deleted")
     db.session.delete(doc)
     db.session.commit()
+    record("draft.deleted", document_object(doc), site=site_id)
 
 
 def publish_version(
@@ -346,6 +355,8 @@ def publish_version(
     doc.updated_at = now
     bump_config_version(get_site(site_id))
     db.session.commit()
+    details = {"material": doc.material, "summary": doc.summary[:300]}
+    record("version.published", document_object(doc), site=site_id, details=details)
     current = current_version(site_id, kind, now)
     return _with_states([doc], current.version if current else None, now)[0]
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
+from ..activity.service import record
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from .models import Site
@@ -91,6 +92,7 @@ def create_site(data: dict[str, Any]) -> Site:
     site = Site(**data)
     db.session.add(site)
     db.session.commit()
+    record("site.created", f"site:{site.id}", site=site.id)
     return site
 
 
@@ -102,6 +104,7 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
         setattr(site, name, value)
     bump_config_version(site)
     db.session.commit()
+    record("site.changed", f"site:{site_id}", site=site_id, details={"fields": sorted(changes)})
     return site
 
 

@@ -1,0 +1,130 @@
+"""The site picker and the overview: consents over time, by document version, opt-in rates."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Response, g, redirect, render_template, request, url_for
+
+from ...documents.models import PUBLISHED, DocumentVersion
+from ...extensions import db
+from ...sites.service import list_sites
+from ...timeutil import as_utc, utcnow
+from .. import charts, stats
+from . import bp, page
+from .forms import parse_day
+
+SHOWN = ("accept_all", "reject_all", "custom", "withdraw")
+
+
+@bp.route("/")
+def index():
+    user = g.console_user
+    sites = list_sites(user.site_id)
+    if len(sites) == 1 and user.site_id:
+        return redirect(url_for(home_endpoint(user), site=sites[0].id))
+    return render_template("console/index.html", sites=sites, home=home_endpoint(user))
+
+
+def home_endpoint(user) -> str:
+    """The first page a role may open for a site."""
+    if user.can("audit:read"):
+        return "console.overview"
+    return "console.documents"
+
+
+def window():
+    today = utcnow().date()
+    last = parse_day(request.args.get("to"), "to", today)
+    first = parse_day(request.args.get("from"), "from", last - timedelta(days=29))
+    return first, last
+
+
+def version_markers(site: str, first, last) -> list[charts.Marker]:
+    rows = db.session.execute(
+        db.select(DocumentVersion).where(
+            DocumentVersion.site_id == site, DocumentVersion.status == PUBLISHED
+        )
+    ).scalars()
+    markers = []
+    for row in rows:
+        day = as_utc(row.effective_at).date()
+        if first <= day <= last:
+            flag = " (material)" if row.material else ""
+            markers.append(charts.Marker(day, f"{row.kind} v{row.version}{flag}"))
+    return sorted(markers, key=lambda m: m.day)
+
+
+@bp.route("/sites/<site>/")
+@page("audit:read")
+def overview(site: str):
+    first, last = window()
+    data = stats.overview(site, first, last)
+    days = list(data.days)
+    series = {name: [data.days[d]["actions"].get(name, 0) for d in days] for name in SHOWN}
+    totals = data.totals()
+    decided = sum(totals["actions"][a] for a in stats.DECISIONS)
+    all_actions = sum(totals["actions"].values())
+    rates = [
+        (c.get("title") or c["id"], stats.share(totals["granted"].get(c["id"], 0), decided))
+        for c in data.categories
+    ]
+    by_version = [
+        (f"{kind} v{version}", counts)
+        for kind, versions in sorted(totals["versions"].items())
+        for version, counts in sorted(versions.items(), key=lambda item: int(item[0]))
+    ]
+    markers = version_markers(site, first, last)
+    return render_template(
+        "console/overview.html",
+        site=site,
+        first=first,
+        last=last,
+        days=days,
+        data=data,
+        series=series,
+        totals=totals,
+        all_actions=all_actions,
+        decided=decided,
+        rates=rates,
+        by_version=by_version,
+        shown=SHOWN,
+        labels=charts.LABELS,
+        share=stats.share,
+        line=charts.line_chart(
+            "consents-per-day", "Consents per day, by answer", days, series, markers
+        ),
+        versions_chart=charts.share_bars(
+            "by-version", "Share of each answer, by document version", by_version
+        ),
+        rates_chart=charts.rate_bars("opt-in", "Opt-in rate per category", rates),
+        markers=markers,
+    )
+
+
+@bp.route("/sites/<site>/overview.csv")
+@page("audit:read")
+def overview_csv(site: str):
+    first, last = window()
+    data = stats.overview(site, first, last)
+    categories = [c["id"] for c in data.categories]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", *stats.ACTIONS, "gpc", *[f"granted_{c}" for c in categories]])
+    for day, counts in data.days.items():
+        writer.writerow(
+            [
+                day.isoformat(),
+                *[counts["actions"].get(a, 0) for a in stats.ACTIONS],
+                counts["gpc"],
+                *[counts["granted"].get(c, 0) for c in categories],
+            ]
+        )
+    name = f"consentry-{site}-{first}-{last}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
