@@ -107,4 +107,15 @@ def console_globals():
     return {"endpoints": set(current_app.view_functions), "page_url": page_url}
 
 
-from . import activity, auth, overview  # noqa: E402,F401  (routes register on bp)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    activity,
+    auth,
+    documents,
+    integrity,
+    keys,
+    ledger,
+    overview,
+    preview,
+    sites,
+    users,
+)

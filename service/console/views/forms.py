@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ...errors import Unprocessable
+from ...errors import DomainError, Unprocessable
 
 
 def parse_day(value: str | None, field: str, default: date | None = None) -> date | None:
@@ -60,3 +60,9 @@ def field_messages(error: Unprocessable) -> list[str]:
 
     walk("", error.details.get("fields", {}))
     return lines
+
+
+def problem_lines(error: DomainError) -> list[str]:
+    """What to show for a refused change: the field messages, else the error's message."""
+    lines = field_messages(error) if isinstance(error, Unprocessable) else []
+    return [error.message, *lines] if error.message else lines

@@ -1,6 +1,7 @@
 // Small progressive enhancements; every page also works without them.
 const modules = {
   "integrity": () => import("./integrity.js"),
+  "confirm": () => import("./confirm.js"),
   "editor": () => import("./editor.js"),
 };
 
