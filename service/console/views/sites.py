@@ -75,6 +75,8 @@ def read_form(schema, names: tuple[str, ...]) -> tuple[dict[str, Any], list[str]
                 problems.append(f"{name}: not valid JSON ({error.msg}, line {error.lineno}).")
             if data.get(name) is None:
                 data.pop(name, None)
+        elif raw == "" and schema.fields[name].allow_none:
+            data[name] = None  # an empty optional text: the setting is unset
         else:
             data[name] = raw
     return data, problems
