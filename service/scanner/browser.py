@@ -302,6 +302,14 @@ async def _choose(page: Any, observation: PhaseObservation, recorder: _Recorder,
     recorder.click_time = time.monotonic()
     await button.click()
     observation.clicked = action
+    if action == "accept_all":
+        # Everything is granted: give the widget time to start every gated script (a busy
+        # machine can leave the network quiet in between).
+        with contextlib.suppress(PlaywrightTimeout):
+            await page.wait_for_function(
+                "() => !document.querySelector('script[type=\"text/plain\"][data-consent]')",
+                timeout=settings.settle_cap * 1000,
+            )
     await _settle(page, recorder, settings)
 
 
