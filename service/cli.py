@@ -104,7 +104,10 @@ def demo_command(host: str, port: int, no_serve: bool, visitors_per_day: int) ->
         )
     click.echo(f"Demo site 'news-example' ready. Admin API key in {admin_key_file}")
     if "console" in current_app.blueprints:
-        click.echo(f"Console: {base}/console/")
+        from .console.users import seed_demo_owner
+
+        email, password = seed_demo_owner()
+        click.echo(f"Console: {base}/console/  (sign in as {email} with {password})")
     click.echo(f"Open {base}/demo  (API docs: {base}/api/docs)")
     click.echo(f"Verify a proof bundle, export or receipt in your browser: {base}/verify")
     click.echo(

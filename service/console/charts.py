@@ -87,7 +87,8 @@ def line_chart(
         )
     label_every = max(1, math.ceil(count / 8))
     for index, day in enumerate(days):
-        if index % label_every == 0 or index == count - 1:
+        last_label = index == count - 1 and (count - 1) % label_every >= label_every / 2
+        if index % label_every == 0 or last_label:
             parts.append(
                 f'<text {_attrs(x=x(index), y=top + plot_h + 18)} class="tick" '
                 f'text-anchor="middle">{day:%d %b}</text>'

@@ -1,10 +1,11 @@
 """The overview's numbers, pre-aggregated per UTC day.
 
-A closed day (one that ended more than :data:`SETTLE` ago) never changes: records only append,
-with the server's time, and erasure keeps action, choices, documents and GPC. So each closed day is
-summed once from the ledger and kept in ``console_daily_stats``; only the open day is counted from
-the raw records on every request. That keeps the overview's cost proportional to the days shown,
-not to the size of the ledger.
+Records only append, stamped with the server's clock, and erasure keeps action, choices,
+documents and GPC: so what was recorded before a moment a little in the past (:data:`SETTLE`)
+never changes. Each day's counts up to such a moment are kept in ``console_daily_stats`` with that
+moment (``through``); a request adds what settled since, and counts only the last minutes from the
+raw records. The overview's cost is then proportional to the days shown and the traffic of the
+last minutes, not to the size of the ledger.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Date, Integer, case, cast, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit.service import DOCUMENT_KINDS, day_of
+from ..audit.service import DOCUMENT_KINDS
 from ..consents.models import ConsentRecord
 from ..errors import Unprocessable
 from ..extensions import db
@@ -27,6 +28,7 @@ from ..timeutil import utcnow
 ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "acknowledge")
 DECISIONS = ("accept_all", "reject_all", "custom")
 SETTLE = timedelta(minutes=10)
+STEP_MINUTES = 5
 MAX_DAYS = 366
 
 
@@ -46,90 +48,110 @@ def empty_day() -> dict[str, Any]:
     return {"actions": dict.fromkeys(ACTIONS, 0), "gpc": 0, "granted": {}, "versions": {}}
 
 
-def _range(first: date, last: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-    return start, start + timedelta(days=(last - first).days + 1)
+def merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """The sum of two days' (or parts of a day's) counts."""
+    out = {
+        "actions": dict(total["actions"]),
+        "gpc": total["gpc"] + part["gpc"],
+        "granted": dict(total["granted"]),
+        "versions": {k: {v: dict(a) for v, a in vs.items()} for k, vs in total["versions"].items()},
+    }
+    for action, n in part["actions"].items():
+        out["actions"][action] = out["actions"].get(action, 0) + n
+    for category, n in part["granted"].items():
+        out["granted"][category] = out["granted"].get(category, 0) + n
+    for kind, versions in part["versions"].items():
+        for version, actions in versions.items():
+            target = out["versions"].setdefault(kind, {}).setdefault(version, {})
+            for action, n in actions.items():
+                target[action] = target.get(action, 0) + n
+    return out
 
 
-def count_days(site_id: str, categories: list[str], first: date, last: date) -> dict[date, Any]:
-    """Sum the raw records of ``first..last`` per day (the expensive path)."""
-    start, end = _range(first, last)
+def count_range(site_id: str, categories: list[str], start: datetime, end: datetime):
+    """Sum the raw records recorded in ``[start, end)`` (the expensive path)."""
     records = ConsentRecord
     where = (records.site_id == site_id, records.recorded_at >= start, records.recorded_at < end)
-    day = day_of(records.recorded_at).label("day")
-    days: dict[date, Any] = {}
-
-    def bucket(value: Any) -> dict[str, Any]:
-        key = value if isinstance(value, date) else date.fromisoformat(str(value))
-        return days.setdefault(key, empty_day())
-
+    counts = empty_day()
     granted = [
-        func.sum(case((records.choices[cat].as_boolean().is_(True), 1), else_=0)).label(f"g{i}")
-        for i, cat in enumerate(categories)
+        func.sum(case((records.choices[cat].as_boolean().is_(True), 1), else_=0))
+        for cat in categories
     ]
-    gpc = func.sum(cast(records.gpc, Integer)).label("gpc")
-    query = db.select(day, records.action, func.count().label("n"), gpc, *granted)
-    for row in db.session.execute(query.where(*where).group_by(day, records.action)):
-        counts = bucket(row.day)
-        counts["actions"][row.action] = counts["actions"].get(row.action, 0) + row.n
-        counts["gpc"] += int(row.gpc or 0)
-        if row.action in DECISIONS:
-            for i, cat in enumerate(categories):
-                counts["granted"][cat] = counts["granted"].get(cat, 0) + int(row[4 + i] or 0)
+    gpc = func.sum(cast(records.gpc, Integer))
+    query = db.select(records.action, func.count(), gpc, *granted)
+    for row in db.session.execute(query.where(*where).group_by(records.action)):
+        action, n, gpc_count, *per_category = row
+        counts["actions"][action] = counts["actions"].get(action, 0) + n
+        counts["gpc"] += int(gpc_count or 0)
+        if action in DECISIONS:
+            for cat, value in zip(categories, per_category, strict=True):
+                counts["granted"][cat] = counts["granted"].get(cat, 0) + int(value or 0)
     for kind in DOCUMENT_KINDS:
-        version = records.documents[kind]["version"].as_integer().label("version")
-        query = db.select(day, version, records.action, func.count().label("n"))
-        for row in db.session.execute(
-            query.where(*where, version.is_not(None)).group_by(day, version, records.action)
+        version = records.documents[kind]["version"].as_integer()
+        query = db.select(version, records.action, func.count())
+        for ref, action, n in db.session.execute(
+            query.where(*where, version.is_not(None)).group_by(version, records.action)
         ):
-            per_kind = bucket(row.day)["versions"].setdefault(kind, {})
-            per_version = per_kind.setdefault(str(row.version), {})
-            per_version[row.action] = per_version.get(row.action, 0) + row.n
-    return days
+            per_version = counts["versions"].setdefault(kind, {}).setdefault(str(ref), {})
+            per_version[action] = per_version.get(action, 0) + n
+    return counts
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    return start, start + timedelta(days=1)
 
 
 def daily_counts(site_id: str, first: date, last: date, now: datetime | None = None):
-    """Per-day counts for ``first..last``: closed days from the cache (filled on first use),
-    the open day from the raw records."""
+    """Per-day counts for ``first..last``. The settled part of each day comes from the cache
+    (extended as time passes); only the last minutes are counted from the records."""
     site = get_site(site_id)
     categories = [c["id"] for c in site.categories]
     now = now or utcnow()
-    last_closed = (now - SETTLE).date() - timedelta(days=1)
+    # Settled moments move in steps, so the cache is written at most once a step per day shown.
+    settled = now - SETTLE
+    settled -= timedelta(
+        minutes=settled.minute % STEP_MINUTES,
+        seconds=settled.second,
+        microseconds=settled.microsecond,
+    )
+    cached = {
+        row.day: row
+        for row in db.session.execute(
+            db.select(DailyStats).where(
+                DailyStats.site_id == site_id, DailyStats.day >= first, DailyStats.day <= last
+            )
+        ).scalars()
+    }
     result: dict[date, Any] = {}
-    if first <= last_closed:
-        closed_end = min(last, last_closed)
-        cached = {
-            row.day: row.counts
-            for row in db.session.execute(
-                db.select(DailyStats).where(
-                    DailyStats.site_id == site_id,
-                    DailyStats.day >= first,
-                    DailyStats.day <= closed_end,
-                )
-            ).scalars()
-        }
-        missing = [first + timedelta(days=i) for i in range((closed_end - first).days + 1)]
-        missing = [d for d in missing if d not in cached]
-        if missing:
-            counted = count_days(site_id, categories, missing[0], missing[-1])
-            for d in missing:
-                cached[d] = counted.get(d, empty_day())
-            _store(site_id, {d: cached[d] for d in missing})
-        result.update(cached)
-    if last > last_closed:
-        open_first = max(first, last_closed + timedelta(days=1))
-        counted = count_days(site_id, categories, open_first, last)
-        for i in range((last - open_first).days + 1):
-            d = open_first + timedelta(days=i)
-            result[d] = counted.get(d, empty_day())
-    return dict(sorted(result.items()))
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        start, end = day_bounds(day)
+        row = cached.get(day)
+        counts = row.counts if row else empty_day()
+        through = datetime.fromisoformat(counts["through"]) if row else start
+        horizon = max(min(end, settled), start)
+        if horizon > through:
+            counts = merge(counts, count_range(site_id, categories, through, horizon))
+            counts["through"] = horizon.isoformat()
+            _store(site_id, day, counts, row)
+            through = horizon
+        if through < end and start <= now:
+            counts = merge(counts, count_range(site_id, categories, through, end))
+        result[day] = counts
+    return result
 
 
-def _store(site_id: str, days: dict[date, Any]) -> None:
+def _store(site_id: str, day: date, counts: dict[str, Any], row: DailyStats | None) -> None:
+    """Keep ``counts`` (of the day up to ``counts["through"]``). Two requests may race: both
+    values are true counts of their own span, so either may win."""
     try:
-        db.session.add_all(DailyStats(site_id=site_id, day=d, counts=c) for d, c in days.items())
+        if row is None:
+            db.session.add(DailyStats(site_id=site_id, day=day, counts=counts))
+        else:
+            row.counts = counts
         db.session.commit()
-    except IntegrityError:  # another request cached the same days first: theirs are the same
+    except IntegrityError:
         db.session.rollback()
 
 

@@ -188,3 +188,19 @@ def mark_signed_in(user: User) -> None:
     user.last_login_at = utcnow()
     db.session.commit()
     record("login.succeeded", f"user:{user.email}", site=user.site_id, actor=f"user:{user.email}")
+
+
+DEMO_OWNER = "owner@demo.example"
+
+
+def seed_demo_owner() -> tuple[str, str]:
+    """The demo's all-sites owner with a fresh one-time password (a new one on every run, since
+    only its hash is kept): its email and password."""
+    password = generate_password()
+    try:
+        get_user(DEMO_OWNER)
+    except NotFound:
+        create_user(DEMO_OWNER, "owner", password)
+    else:
+        reset_password(DEMO_OWNER, password)
+    return DEMO_OWNER, password

@@ -43,21 +43,36 @@ def test_overview_csv(client, admin, make_site, signed_in):
     assert row.split(",")[1:3] == ["3", "1"]
 
 
-def test_closed_days_are_summed_once_and_cached(client, admin, make_site):
+def test_settled_counts_are_kept_and_only_the_last_minutes_counted_again(client, admin, make_site):
     record_some(client, admin, make_site)
     today = utcnow().date()
-    tomorrow_evening = utcnow() + timedelta(days=1, hours=1)
-    counted = stats.daily_counts(SITE, today, today, now=tomorrow_evening)
-    assert counted[today]["actions"]["accept_all"] == 3
+    # Now: the records are minutes old, so they are counted from the records, not kept.
+    counted = stats.daily_counts(SITE, today, today)
+    assert counted[today]["actions"]["accept_all"] == 3 and counted[today]["gpc"] == 1
+    kept = db.session.get(DailyStats, (SITE, today))
+    assert kept is not None and kept.counts["actions"]["accept_all"] == 0
+    # Tomorrow: the whole day has settled and is kept.
+    tomorrow = utcnow() + timedelta(days=1, hours=1)
+    counted = stats.daily_counts(SITE, today, today, now=tomorrow)
     assert counted[today]["granted"] == {"necessary": 4, "analytics": 3, "marketing": 3}
-    cached = db.session.get(DailyStats, (SITE, today))
-    assert cached is not None and cached.counts["actions"]["reject_all"] == 1
-    # Later days read the cache, not the records: a changed cache row shows through.
-    cached.counts = {**cached.counts, "gpc": 42}
+    kept = db.session.get(DailyStats, (SITE, today))
+    assert kept.counts["actions"] == counted[today]["actions"]
+    assert kept.counts["versions"] == {"privacy": {"1": {"accept_all": 3, "reject_all": 1}}}
+    # From then on the day is read from the cache, not from the records.
+    kept.counts = {**kept.counts, "gpc": 42}
     db.session.commit()
-    assert stats.daily_counts(SITE, today, today, now=tomorrow_evening)[today]["gpc"] == 42
-    # The open day is always counted from the records.
-    assert stats.daily_counts(SITE, today, today)[today]["gpc"] == 1
+    assert stats.daily_counts(SITE, today, today, now=tomorrow)[today]["gpc"] == 42
+
+
+def test_merge_adds_every_count():
+    one = stats.empty_day()
+    one["actions"]["accept_all"] = 2
+    one["granted"] = {"analytics": 2}
+    one["versions"] = {"privacy": {"1": {"accept_all": 2}}}
+    two = stats.merge(one, one)
+    assert two["actions"]["accept_all"] == 4 and two["granted"] == {"analytics": 4}
+    assert two["versions"] == {"privacy": {"1": {"accept_all": 4}}}
+    assert one["actions"]["accept_all"] == 2  # the inputs are left alone
 
 
 def test_bad_dates_answer_a_readable_422(client, admin, make_site, signed_in):

@@ -113,3 +113,20 @@ def test_cli_list_disable_reset(runner, app):
     assert users.verify_password(users.get_user("a@example.com"), result.stdout.split()[0])
     missing = runner.invoke(args=["users", "disable", "nobody@example.com"])
     assert missing.exit_code != 0 and "No user" in missing.output
+
+
+def test_demo_owner_gets_a_fresh_password_each_run(app):
+    email, first = users.seed_demo_owner()
+    again, second = users.seed_demo_owner()
+    user = users.get_user(email)
+    assert email == again and user.role == "owner" and user.site_id is None
+    assert users.verify_password(user, second) and not users.verify_password(user, first)
+
+
+def test_demo_command_prints_console_credentials(app, runner, monkeypatch):
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda *args, **kwargs: None)
+    result = runner.invoke(args=["demo", "--port", "5056", "--visitors-per-day", "0"])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("Console:"))
+    password = line.rsplit(" with ", 1)[1].rstrip(")")
+    assert users.verify_password(users.get_user(users.DEMO_OWNER), password)

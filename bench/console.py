@@ -1,0 +1,175 @@
+"""Benchmark: the console's overview and ledger search on large ledgers (issue 16).
+
+Seeds two sites through the bulk path (``service.consents.bulk.bulk_append``: real canonical
+bodies, chain, Ed25519 signatures, checkpoints), one per size of ``--sizes``, each with its records
+spread over the last 30 days (so the overview's default period holds them all), and measures over
+HTTP, signed in as an auditor (session cookie, CSRF-free GETs, the full page rendered):
+
+- overview p95: ``/console/sites/SITE/`` (counts per day, shares, opt-in rates, by version, SVG).
+  The first request after seeding is reported apart ("cold": it fills the per-day cache);
+- ledger search p95: ``/console/sites/SITE/ledger`` with a mix of searches (no filter, a subject,
+  an action, a method, a document version, a day, the next page through the cursor).
+
+Bars: p95 <= 150 ms at 1,000,000 records, and <= 2x the value at 10,000.
+
+    PYTHONPATH=. python bench/console.py --sizes 10000 1000000
+    PYTHONPATH=. python bench/console.py --sizes 10000 1000000 --postgres postgresql://.../db
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.audit import CHOICES, percentile
+
+P95_BAR_MS = 150.0
+GROWTH_BAR = 2.0
+DAYS = 30
+RECORDS_PER_SUBJECT = 4
+
+
+def events(site_size: int, subjects: int, start: datetime, step: timedelta, seed: int):
+    rng = random.Random(seed)
+    for index in range(site_size):
+        action = rng.choice(("accept_all", "accept_all", "reject_all", "custom", "withdraw"))
+        choices = CHOICES.get(action, CHOICES["reject_all"])
+        version = 1 if index < site_size // 2 else 2  # a new privacy version half-way
+        yield {
+            "subject": f"s_bench_{index % subjects:010d}",
+            "action": action,
+            "choices": choices,
+            "documents": {"privacy": {"version": version, "sha256": "ab" * 32}},
+            "revision": "ef" * 32,
+            "method": rng.choice(("banner", "banner", "preferences", "gpc")),
+            "gpc": index % 17 == 0,
+            "locale": "en",
+            "page": "https://news.example.com/article/1",
+            "user_agent": "Firefox 140 / Linux / desktop",
+            "recorded_at": start + step * index,
+        }
+
+
+def timed(client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code, response.data[:300])
+    return elapsed
+
+
+def ledger_searches(site: str, subjects: int, rng: random.Random, today) -> list[str]:
+    base = f"/console/sites/{site}/ledger"
+    day = today - timedelta(days=rng.randrange(DAYS))
+    return [
+        base,
+        f"{base}?subject=s_bench_{rng.randrange(subjects):010d}",
+        f"{base}?action={rng.choice(('accept_all', 'reject_all', 'custom', 'withdraw'))}",
+        f"{base}?method={rng.choice(('banner', 'preferences', 'gpc'))}",
+        f"{base}?document=privacy:{rng.choice((1, 2))}",
+        f"{base}?from={day}&to={day}",
+    ]
+
+
+def measure(client, site: str, size: int, samples: int) -> dict:
+    today = datetime.now(UTC).date()
+    cold = timed(client, f"/console/sites/{site}/")
+    overview = [timed(client, f"/console/sites/{site}/") for _ in range(samples)]
+    rng = random.Random(size)
+    subjects = max(size // RECORDS_PER_SUBJECT, 1)
+    searches = []
+    for _ in range(max(samples // 6, 1)):
+        for url in ledger_searches(site, subjects, rng, today):
+            searches.append(timed(client, url))
+    page = client.get(f"/console/sites/{site}/ledger").get_data(as_text=True)
+    cursor = page.split("cursor=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    searches += [timed(client, f"/console/sites/{site}/ledger?cursor={cursor}") for _ in range(10)]
+    return {
+        "size": size,
+        "cold_ms": cold,
+        "overview_p95_ms": percentile(overview, 0.95),
+        "ledger_p95_ms": percentile(searches, 0.95),
+    }
+
+
+def signed_in_client(app, site: str):
+    from service.console.users import create_user
+
+    user = create_user(f"auditor@{site}.example", "auditor", "bench password 123", site)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session.update(uid=user.id, epoch=user.session_epoch, seen=int(time.time() + 86_400))
+        session.permanent = True
+    return client
+
+
+def seed(site: str, size: int) -> float:
+    from service.consents.bulk import bulk_append
+    from service.extensions import db
+    from service.sites.service import create_site
+
+    create_site({"id": site, "name": site, "allowed_origins": ["https://news.example.com"]})
+    now = datetime.now(UTC)
+    start = now - timedelta(days=DAYS - 1, hours=now.hour, minutes=now.minute)
+    step = (now - timedelta(minutes=1) - start) / size
+    started = time.perf_counter()
+    bulk_append(site, events(size, max(size // RECORDS_PER_SUBJECT, 1), start, step, size))
+    seconds = time.perf_counter() - started
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("ANALYZE"))
+    else:
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.execute(db.text("ANALYZE"))
+    db.session.commit()
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--postgres", default=None, help="PostgreSQL URL of an empty database")
+    parser.add_argument("--samples", type=int, default=120, help="requests per measure")
+    args = parser.parse_args(argv)
+
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from service.extensions import db
+
+    folder = tempfile.mkdtemp(prefix="consentry-bench-console-")
+    url = args.postgres or f"sqlite:///{folder}/bench.db"
+    app = create_app({"INSTANCE_PATH": folder, "DATABASE_URL": url, "RATELIMIT_ENABLED": False})
+    results = []
+    with app.app_context():
+        upgrade()
+        print(f"database: {db.engine.dialect.name}")
+        for size in sorted(args.sizes):
+            site = f"bench-{size}"
+            seconds = seed(site, size)
+            print(f"seeded {size:,} records over {DAYS} days in {seconds:.1f} s")
+            client = signed_in_client(app, site)
+            result = measure(client, site, size, args.samples)
+            db.session.remove()
+            results.append(result)
+            print(
+                f"  n={size:,}: overview p95 {result['overview_p95_ms']:.1f} ms "
+                f"(first request {result['cold_ms']:.0f} ms: fills the per-day cache); "
+                f"ledger search p95 {result['ledger_p95_ms']:.1f} ms"
+            )
+    base, top = results[0], results[-1]
+    print("\nbars:")
+    for name, key in (("overview", "overview_p95_ms"), ("ledger search", "ledger_p95_ms")):
+        print(
+            f"  {name} p95 at {top['size']:,}: {top[key]:.1f} ms (bar <= {P95_BAR_MS:.0f} ms); "
+            f"growth {base['size']:,} -> {top['size']:,}: x{top[key] / base[key]:.2f} "
+            f"(bar <= x{GROWTH_BAR:.0f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
