@@ -50,6 +50,7 @@ ACTIONS = (
     "login.succeeded",
     "login.failed",
     "integrity.verified",
+    "scan.stored",
 )
 
 

@@ -233,10 +233,11 @@ async def visit(
     observation = PhaseObservation(phase, url)
     recorder = _Recorder(observation, allowed, origin_of(url) or "")
     headers = dict(settings.headers) | ({"Sec-GPC": "1"} if phase == "gpc" else {})
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, locale="en-GB", extra_http_headers=headers
-    )
+    context = None
     try:
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 800}, locale="en-GB", extra_http_headers=headers
+        )
         context.set_default_timeout(settings.navigation_timeout * 1000)
         await _prepare(context, recorder, settings, phase)
         page = await context.new_page()
@@ -251,8 +252,9 @@ async def visit(
     except PlaywrightError as error:
         observation.error = str(error).strip().splitlines()[0][:300]
     finally:
-        with contextlib.suppress(PlaywrightError):  # the browser went away (Ctrl-C reaches it)
-            await context.close()
+        if context is not None:
+            with contextlib.suppress(PlaywrightError):  # the browser is gone (Ctrl-C reaches it)
+                await context.close()
     if recorder.left_site and observation.error is None:
         observation.error = "navigation left the site's allowed origins"
     return observation

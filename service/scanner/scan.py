@@ -139,6 +139,10 @@ def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress |
     )
 
 
+class BrowserGone(RuntimeError):
+    """Chromium went away in the middle of a scan (Ctrl-C in a terminal reaches it too)."""
+
+
 async def _browse(crawl, phases, options, pages, progress) -> tuple[str | None, str]:
     """Launch Chromium and visit pages; (why the scan stopped, the browser's version)."""
     try:
@@ -149,20 +153,29 @@ async def _browse(crawl, phases, options, pages, progress) -> tuple[str | None, 
         ) from error
 
     deadline = time.monotonic() + options.timeout
-    async with async_playwright() as playwright:
+    playwright = await async_playwright().start()
+    try:
         browser = await launch_browser(playwright, options.browser_args)
+        version = browser.version
         try:
             stopped = await _visit_pages(browser, crawl, phases, options, deadline, pages, progress)
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            # Ctrl-C: asyncio cancels the scan; what is finished is kept and reported.
+        except (KeyboardInterrupt, asyncio.CancelledError, BrowserGone):
+            # Ctrl-C: asyncio cancels the scan, or the browser dies with it; what was finished
+            # is kept and reported.
             stopped = "interrupted"
-            for page in pages:
-                if len(page.phases) < len(phases) and page.error is None:
-                    page.error = "interrupted before this page was finished"
-        finally:
-            with contextlib.suppress(Exception):
-                await browser.close()
-        return stopped, browser.version
+            _mark_unfinished(pages)
+        with contextlib.suppress(Exception):
+            await browser.close()
+    finally:
+        with contextlib.suppress(Exception):
+            await playwright.stop()
+    return stopped, version
+
+
+def _mark_unfinished(pages: list[PageResult]) -> None:
+    """The page being visited when the scan stopped has no visits kept (they are incomplete)."""
+    if pages and not pages[-1].phases:
+        pages[-1].error = "interrupted before this page was finished"
 
 
 async def _visit_pages(browser, crawl, phases, options, deadline, pages, progress) -> str | None:
@@ -186,6 +199,8 @@ async def _visit_pages(browser, crawl, phases, options, deadline, pages, progres
         except TimeoutError:
             result.error = "time limit reached before this page was finished"
             return "time_limit"
+        if not browser.is_connected():
+            raise BrowserGone
         _keep(result, observations, crawl)
     return None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import render_template
 
+from ..activity.service import record
 from ..crypto.jws import attach_signature, detached_signature, sign_compact, verify_compact
 from ..errors import NotFound
 from ..extensions import db
@@ -80,6 +81,8 @@ def store_report(site_id: str, report: dict[str, Any]) -> ScanReport:
     )
     db.session.add(row)
     db.session.commit()
+    details = {"verdict": row.verdict, "pages": row.pages, "findings": row.findings}
+    record("scan.stored", f"scan:{row.id}", site=site_id, details=details)
     return row
 
 

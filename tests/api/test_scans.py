@@ -80,6 +80,14 @@ def test_reports_are_listed_newest_first_and_read_as_signed_json(client, stored,
     assert verified.protected["kid"] == body["kid"]
 
 
+def test_storing_a_report_is_in_the_activity_log(stored):
+    from service.activity.service import latest_entry
+
+    entry = latest_entry("scan.stored", "news-example")
+    assert entry.object == f"scan:{stored.id}"
+    assert entry.details == {"verdict": "fail", "pages": 1, "findings": 3}
+
+
 def test_html_report_has_no_script_and_a_strict_policy(client, stored, keys):
     headers = keys("audit:read")
     for url, extra in (

@@ -10,9 +10,14 @@ are not HSTS-preloaded, so that plain HTTP reaches them).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from joserfc import jws
@@ -25,7 +30,7 @@ from service.scanner.scan import ScanOptions
 from service.sites import service as sites_service
 from service.sites.schemas import SiteCreateSchema
 
-from .conftest import LiveService, chromium_executable, serve
+from .conftest import LiveService, chromium_executable, serve, wait_until
 
 pytestmark = pytest.mark.e2e
 TRACKER_HOSTS = ("ads.pubmatic.com", "track.adform.net")
@@ -439,3 +444,50 @@ def test_region_goes_to_the_service_as_a_trusted_header(fixtures):
     headers = [h for path, h in fixtures.pages.seen if path == "/clean2"][-1]
     assert headers["Cf-Ipcountry"] == "US"
     assert headers["X-Region-Subdivision"] == "CA"
+
+
+def test_ctrl_c_in_a_terminal_stops_the_cli_with_a_partial_signed_report(fixtures, tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it: Chromium and Playwright's
+    driver get it too. The command still stores and prints the partial report."""
+    live = fixtures.live
+    instance = Path(live.app.instance_path)
+    environment = os.environ | {
+        "CONSENTRY_INSTANCE_PATH": str(instance),
+        "CONSENTRY_DATABASE_URL": live.app.config["DATABASE_URL"],
+    }
+    command = [
+        str(Path(sys.executable).parent / "consentry"),
+        "scan",
+        "scan-clean",
+        "--url",
+        fixtures.pages.url + "/clean",
+        "--json",
+        str(tmp_path / "partial.json"),
+    ]
+    before = len(fixtures.pages.seen)
+    process = subprocess.Popen(
+        command,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        # Interrupt once the first page's visits are under way.
+        wait_until(
+            lambda: sum(path == "/clean" for path, _h in fixtures.pages.seen[before:]) >= 2,
+            timeout=60,
+            what="the scan's first visits",
+        )
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, output
+    assert "Stopped early (interrupted): the report is partial." in output
+    saved = json.loads((tmp_path / "partial.json").read_text())
+    assert saved["report"]["stopped"] == "interrupted"
+    assert saved["report"]["pages"][0]["error"].startswith("interrupted")
+    assert _verify_with_jwks(live, saved["jws"]) == saved["report"]
