@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=folder, instance_relative_config=True)
     load_config(app, config)
 
-    from . import cors, database, errors, signing
+    from . import cors, database, errors, jurisdictions, signing
     from .extensions import api, db, limiter, migrate
 
     db.init_app(app)
@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(documents_blp)
     api.register_blueprint(consents_blp)
     api.register_blueprint(audit_blp)
+    jurisdictions.init_app(app)
     app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
     app.register_blueprint(pages_bp)
     app.register_blueprint(policy_pages_bp)

@@ -44,6 +44,15 @@ DEFAULTS: dict[str, Any] = {
     "SIGNING_KEYS": [],
     "SIGNING_KEY_FILES": [],
     "PUBLIC_URL": None,  # e.g. https://consent.example.com; None: taken from each request
+    # Proxies (addresses or CIDR ranges, JSON list) whose forwarding headers are believed: the
+    # client address (X-Forwarded-For) and the visitor's region (REGION_HEADERS). Default none.
+    "TRUSTED_PROXIES": [],
+    # CDN headers that carry the visitor's country and subdivision, in order of preference: a
+    # header name or a [country, subdivision] pair, e.g. ["CF-IPCountry",
+    # ["CloudFront-Viewer-Country", "CloudFront-Viewer-Country-Region"]] (docs/compliance.md).
+    "REGION_HEADERS": [],
+    # The Open Cookie Database CSV the compliance linter reads; None: the copy in the package.
+    "COOKIE_DATABASE": None,
     "JSON_SORT_KEYS": False,
     # flask-smorest / OpenAPI
     "API_TITLE": "Consentry",

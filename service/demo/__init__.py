@@ -21,6 +21,14 @@ DEMO_SITE = "news-example"
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 DEMO_DOCUMENTS = ("privacy", "terms", "cookies", "banner")
 
+DEMO_CONTROLLER = {
+    "name": "The Daily Example Ltd",
+    "address": "1 Example Street, 75001 Paris, France",
+    "email": "privacy@news.example.com",
+    "contact": "https://news.example.com/contact",
+    "dpo": "Data Protection Officer, dpo@news.example.com",
+}
+
 DEMO_CATEGORIES = [
     {
         "id": "necessary",
@@ -28,6 +36,11 @@ DEMO_CATEGORIES = [
         "description": "Keeps you signed in, protects forms and remembers this choice.",
         "required": True,
         "sale_or_sharing": False,
+        "purposes": ["dpv:ServiceProvision", "Keep you signed in and remember your choices"],
+        "personal_data": ["pd:UID"],
+        "retention": "6 months",
+        "recipients": [],
+        "legal_basis": "legitimate_interest",
         "cookies": [
             {
                 "name": "session",
@@ -49,6 +62,11 @@ DEMO_CATEGORIES = [
         "description": "Counts visits and reading time so we know which stories matter to you.",
         "required": False,
         "sale_or_sharing": False,
+        "purposes": ["dpv:ServiceUsageAnalytics", "Count readers and reading time"],
+        "personal_data": ["pd:UID", "pd:BrowsingBehavior"],
+        "retention": "13 months",
+        "recipients": ["Example Stats (processor)"],
+        "legal_basis": "consent",
         "cookies": [
             {
                 "name": "_dx_stats",
@@ -64,6 +82,11 @@ DEMO_CATEGORIES = [
         "description": "Lets our advertising partners show ads based on your interests.",
         "required": False,
         "sale_or_sharing": True,
+        "purposes": ["dpv:PersonalisedAdvertising", "Show ads based on your interests"],
+        "personal_data": ["pd:UID", "pd:BrowsingBehavior", "pd:Interest"],
+        "retention": "1 year",
+        "recipients": ["Example Ads (third party)"],
+        "legal_basis": "consent",
         "cookies": [
             {
                 "name": "_adx_id",
@@ -100,6 +123,10 @@ def seed_demo(base_url: str, now: datetime | None = None) -> Path:
                 "id": DEMO_SITE,
                 "name": "The Daily Example",
                 "allowed_origins": origins,
+                # Opt-in in Europe and opt-out in the US states with privacy laws (the built-in
+                # pack); elsewhere the seed's notice banner, which is lawful there.
+                "default_mode": "notice",
+                "controller": DEMO_CONTROLLER,
                 "categories": DEMO_CATEGORIES,
                 "consent_mode": {"enabled": True, **sites_service.DEFAULT_CONSENT_MODE},
             }

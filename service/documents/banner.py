@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect, Engine
 
 from ..database import BatchStatement, Compiled, direct_connections
 from ..extensions import db
+from ..jurisdictions.regions import gpc_required, site_mode
 from ..sites.models import Site
 from ..sites.service import (
     CONFIG_VERSION,
@@ -35,8 +36,21 @@ from .models import DocumentVersion
 
 POLICY_KINDS = ("privacy", "terms", "cookies")
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=600"
-CATEGORY_KEYS = ("id", "title", "description", "required", "sale_or_sharing")
+CATEGORY_FLAGS = ("required", "sale_or_sharing", "sensitive", "preselected")
+CATEGORY_KEYS = ("id", "title", "description", *CATEGORY_FLAGS)
+# The standard-record declarations (ISO/IEC TS 27560): in the revision, so a consent names them.
+CATEGORY_RECORDS = {
+    "purposes": list,
+    "personal_data": list,
+    "retention": str,
+    "recipients": list,
+    "legal_basis": lambda: None,
+}
+CONTROLLER_KEYS = ("name", "address", "email", "contact", "dpo")
 COOKIE_KEYS = ("name", "provider", "duration", "purpose")
+
+
+CacheKey = tuple[str, str, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -61,14 +75,15 @@ class BannerEntry:
 
 
 class BannerCache:
-    """A small per-process LRU of serialised banner configs, keyed by (site, locale, base URL)."""
+    """A small per-process LRU of serialised banner configs, keyed by (site, locale, base URL,
+    region)."""
 
-    def __init__(self, max_entries: int = 1024) -> None:
-        self._entries: OrderedDict[tuple[str, str, str], BannerEntry] = OrderedDict()
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[CacheKey, BannerEntry] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
 
-    def get(self, key: tuple[str, str, str], config_version: int, now: datetime):
+    def get(self, key: CacheKey, config_version: int, now: datetime):
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -81,7 +96,7 @@ class BannerCache:
             self._entries.move_to_end(key)
             return entry
 
-    def peek(self, key: tuple[str, str, str], config_version: int, now: datetime):
+    def peek(self, key: CacheKey, config_version: int, now: datetime):
         """The entry if it is still valid, without touching the LRU order or evicting."""
         entry = self._entries.get(key)
         if entry is None or entry.config_version != config_version:
@@ -90,7 +105,7 @@ class BannerCache:
             return None
         return entry
 
-    def put(self, key: tuple[str, str, str], entry: BannerEntry) -> None:
+    def put(self, key: CacheKey, entry: BannerEntry) -> None:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -139,32 +154,37 @@ def version_probe(dialect: Dialect, prepare: bool) -> Compiled | BatchStatement:
     return probe
 
 
-def cache_key(site_id: str, locale: str | None, base_url: str) -> tuple[str, str, str]:
-    return (site_id, (locale or "").lower(), base_url)
+def cache_key(site_id: str, locale: str | None, base_url: str, region: str | None) -> CacheKey:
+    return (site_id, (locale or "").lower(), base_url, region)
 
 
-def banner_entry(site_id: str, locale: str | None, base_url: str) -> BannerEntry:
-    """The banner config of ``site_id`` for ``locale``, from the cache when still valid."""
+def banner_entry(
+    site_id: str, locale: str | None, base_url: str, region: str | None
+) -> BannerEntry:
+    """The banner config of ``site_id`` for ``locale`` and the visitor's ``region`` (None:
+    unknown), from the cache when still valid."""
     prepare = current_app.config["PREPARED_STATEMENTS"]
     config_version = read_config_version(db.engine, site_id, prepare)
     if config_version is None:
         raise site_not_found(site_id)
     cache = banner_cache()
-    key = cache_key(site_id, locale, base_url)
+    key = cache_key(site_id, locale, base_url, region)
     now = utcnow()
     entry = cache.get(key, config_version, now)
     if entry is None:
-        entry = build_entry(site_id, locale, base_url, now)
+        entry = build_entry(site_id, locale, base_url, region, now)
         cache.put(key, entry)
     return entry
 
 
-def build_entry(site_id: str, locale: str | None, base_url: str, now: datetime) -> BannerEntry:
+def build_entry(
+    site_id: str, locale: str | None, base_url: str, region: str | None, now: datetime
+) -> BannerEntry:
     site = get_site(site_id)
     # Read the version first: data read after it is at least as new, so a racing change can
     # only make this entry look older than it is (and be rebuilt), never newer.
     config_version = site.config_version
-    config = build_banner_config(site, locale, base_url, now)
+    config = build_banner_config(site, locale, base_url, now, region)
     return BannerEntry(
         config_version=config_version,
         expires_at=service.next_scheduled_at(site_id, now),
@@ -175,9 +195,11 @@ def build_entry(site_id: str, locale: str | None, base_url: str, now: datetime) 
 
 
 def build_banner_config(
-    site: Site, requested: str | None, base_url: str, now: datetime
+    site: Site, requested: str | None, base_url: str, now: datetime, region: str | None
 ) -> dict[str, Any]:
-    """The config as the widget protocol describes it; ``revision`` hashes all of the rest."""
+    """The config as the widget protocol describes it, for a visitor from ``region`` (None:
+    unknown, which gets the strictest mode the site uses); ``revision`` hashes all of the rest,
+    the region and its mode included."""
     documents = service.current_documents(site.id, now)
     banner = documents.get("banner")
     if banner is not None:
@@ -198,7 +220,8 @@ def build_banner_config(
     material = service.last_material_versions(site.id, now)
     config: dict[str, Any] = {
         "site": site.id,
-        "mode": site.mode,
+        "region": region,
+        "mode": site_mode(site, region),
         "locale": locale,
         "dir": direction(locale),
         "texts": {key: texts[key] for key in ("title", "description", *LABEL_KEYS)},
@@ -211,7 +234,10 @@ def build_banner_config(
         "banner_document": (
             {"version": banner.version, "sha256": banner.content_sha256} if banner else None
         ),
-        "gpc": {"honour": site.honour_gpc},
+        "gpc": {
+            "honour": site.honour_gpc,
+            "required": gpc_required(region, now.date().isoformat()),
+        },
         "consent_mode": {
             "enabled": bool(site.consent_mode.get("enabled")),
             "mapping": site.consent_mode.get("mapping", {}),
@@ -219,6 +245,10 @@ def build_banner_config(
         "consent_lifetime_days": site.consent_lifetime_days,
         "theme": site.theme or {},
         "cookie_domain": site.cookie_domain,
+        "first_layer": list(site.first_layer),
+        "controller": {key: site.controller.get(key, "") for key in CONTROLLER_KEYS},
+        # The widget fills in the record id and the subject token of a receipt it holds.
+        "receipt_url": f"{base_url}/r/{site.id}/{{id}}?token={{subject_token}}",
     }
     config["revision"] = hashlib.sha256(canonical_json(config)).hexdigest()
     return config
@@ -226,9 +256,9 @@ def build_banner_config(
 
 def _category(category: dict[str, Any]) -> dict[str, Any]:
     shaped = {
-        key: category.get(key, False if key in ("required", "sale_or_sharing") else "")
-        for key in CATEGORY_KEYS
+        key: category.get(key, False if key in CATEGORY_FLAGS else "") for key in CATEGORY_KEYS
     }
+    shaped |= {key: category.get(key, empty()) for key, empty in CATEGORY_RECORDS.items()}
     shaped["cookies"] = [
         {key: cookie.get(key, "") for key in COOKIE_KEYS} for cookie in category.get("cookies", [])
     ]

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request
 
 from ..cors import cors_headers
 from ..extensions import db
+from ..jurisdictions.resolution import resolver
 from ..sites.schemas import SLUG_PATTERN
 from ..timeutil import utcnow
 from . import banner
@@ -33,6 +34,8 @@ class BannerFastPath:
         self.app = app
         self.wsgi_app = wsgi_app
         self._engine = None
+        self._regions = resolver(app)
+        self._vary = ", ".join(["Origin", *self._regions.vary])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         answer = None
@@ -63,11 +66,12 @@ class BannerFastPath:
             return None  # Flask will meet the same problem and answer it properly
         if version is None:
             return None
+        region = self._regions.from_headers(environ)
         cache = banner.banner_cache(self.app)
-        entry = cache.peek(banner.cache_key(site_id, locale, base_url), version, utcnow())
+        entry = cache.peek(banner.cache_key(site_id, locale, base_url, region), version, utcnow())
         if entry is None:
             return None
-        headers = [*entry.headers.items(), ("Vary", "Origin")]
+        headers = [*entry.headers.items(), ("Vary", self._vary)]
         origin = environ.get("HTTP_ORIGIN")
         if origin:
             headers += cors_headers(entry.site, origin).items()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..activity.service import record
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..extensions import db
+from ..jurisdictions.compliance import check_publication
 from ..sites.models import Site
 from ..sites.service import bump_config_version, get_site
 from ..timeutil import as_utc, utcnow
@@ -347,6 +348,7 @@ def publish_version(
             f"Version {later} is already published; version {version} can no longer be.",
             {"version": version, "latest_published": later},
         )
+    check_publication(site_id, kind, doc.texts)
     doc.status = PUBLISHED
     doc.material = material or later is None
     doc.summary = summary.strip()

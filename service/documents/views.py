@@ -9,6 +9,8 @@ from ..auth.guard import authorise, require_scope
 from ..cors import public
 from ..errors import ErrorSchema, accepts_body_up_to
 from ..extensions import limiter
+from ..jurisdictions.compliance import lint_site, warning_header
+from ..jurisdictions.resolution import resolver
 from . import banner, service
 from .diff import render_changes
 from .schemas import (
@@ -36,6 +38,14 @@ LOCALE_PARAMETER = {
     "required": False,
     "schema": {"type": "string", "maxLength": 35, "example": "fr-CA"},
     "description": "The visitor's language (BCP 47); best match, else the site default.",
+}
+REGION_PARAMETER = {
+    "in": "query",
+    "name": "region",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 6, "example": "US-CA"},
+    "description": "Development and testing only: answer as for this region (ISO 3166-1 or "
+    "3166-2). In production the region comes from the trusted CDN headers.",
 }
 
 
@@ -99,8 +109,11 @@ def delete_draft(site, kind, version):
 @blp.arguments(PublishSchema)
 @blp.response(200, VersionSchema)
 def publish_version(data, site, kind, version):
-    """Publish a draft now or at ``effective_at`` (it becomes current at that moment)."""
-    return service.localised(service.publish_version(site, kind, version, **data), None, base_url())
+    """Publish a draft now or at ``effective_at`` (it becomes current at that moment). The
+    compliance rules run first: an error is a 422 ``compliance_violation``; warnings are named in
+    ``Consentry-Compliance-Warnings``."""
+    published = service.publish_version(site, kind, version, **data)
+    return service.localised(published, None, base_url()), warning_header(lint_site(site))
 
 
 @blp.route(VERSIONS, methods=["GET"])
@@ -150,14 +163,14 @@ def current_document(query, site, kind):
 @blp.route("/<site>/banner", methods=["GET"])
 @public
 @blp.doc(
-    parameters=[LOCALE_PARAMETER],
+    parameters=[LOCALE_PARAMETER, REGION_PARAMETER],
     responses={
         "200": {"description": "The banner config", "content": {"application/json": {
             "schema": BannerConfigSchema}}},
         "304": {"description": "Not modified (If-None-Match matched the revision)"},
         "404": {"description": "Unknown site", "content": {"application/json": {
             "schema": ErrorSchema}}},
-        "422": {"description": "Malformed locale", "content": {"application/json": {
+        "422": {"description": "Malformed locale or region", "content": {"application/json": {
             "schema": ErrorSchema}}},
     },
 )  # fmt: skip
@@ -168,8 +181,13 @@ def banner_config(site):
     and the answer comes pre-serialised from the per-process cache (no response schema pass).
     """
     locale = service.check_locale(request.args.get("locale"))
-    entry = banner.banner_entry(site, locale, base_url())
+    regions = resolver()
+    region = regions.for_request(request.environ, request.args.get("region"))
+    entry = banner.banner_entry(site, locale, base_url(), region)
     g.cors_site = entry.site
     if "If-None-Match" in request.headers and request.if_none_match.contains(entry.revision):
-        return Response(status=304, headers=entry.headers)
-    return Response(entry.body, mimetype="application/json", headers=entry.headers)
+        response = Response(status=304, headers=entry.headers)
+    else:
+        response = Response(entry.body, mimetype="application/json", headers=entry.headers)
+    response.vary.update(regions.vary)
+    return response

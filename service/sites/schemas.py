@@ -5,7 +5,9 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..jurisdictions.regions import MODES, valid_match
 from ..timeutil import UtcDateTime
+from .models import FIRST_LAYER_BUTTONS
 
 # A site or category id, as URLs carry it (the fast paths match request paths with it).
 SLUG_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
@@ -63,6 +65,24 @@ class CookieSchema(Schema):
     purpose = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
+LEGAL_BASES = (
+    "consent",
+    "legitimate_interest",
+    "contract",
+    "legal_obligation",
+    "vital_interest",
+    "public_task",
+)
+SHORT_TEXT = validate.Length(1, 300)
+
+
+def text_list(maximum: int = 50) -> fields.List:
+    """Plain-language entries, or W3C DPV terms as CURIEs (``dpv:Marketing``, ``pd:Email``)."""
+    return fields.List(
+        fields.String(validate=SHORT_TEXT), load_default=list, validate=validate.Length(max=maximum)
+    )
+
+
 class CategorySchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(SLUG))
     title = fields.String(required=True, validate=validate.Length(1, 200))
@@ -70,9 +90,54 @@ class CategorySchema(Schema):
     required = fields.Boolean(load_default=False)
     # Refused without a prompt when the visitor's browser sends Global Privacy Control.
     sale_or_sharing = fields.Boolean(load_default=False)
+    # Uses sensitive personal information: opt-out regions offer "Limit the Use of ...".
+    sensitive = fields.Boolean(load_default=False)
+    # Ticked in advance in the preferences (opt-out and notice regions only: the linter refuses
+    # it where consent is required).
+    preselected = fields.Boolean(load_default=False)
     cookies = fields.List(
         fields.Nested(CookieSchema), load_default=list, validate=validate.Length(max=200)
     )
+    # The standard records (ISO/IEC TS 27560, Kantara Consent Receipt): what it is for, which
+    # personal data, how long, who receives it, on which legal basis.
+    purposes = text_list()
+    personal_data = text_list()
+    retention = fields.String(load_default="", validate=validate.Length(max=200))
+    recipients = text_list()
+    legal_basis = fields.String(load_default=None, allow_none=True,
+                                validate=validate.OneOf(LEGAL_BASES))  # fmt: skip
+
+
+def unique_items(values: list) -> None:
+    if len(values) != len(set(values)):
+        raise ValidationError("Each button at most once.")
+
+
+class RegionCodeField(fields.String):
+    """A region rule's code, upper-cased: EU, EEA, a country, a subdivision or ``*``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if len(code) > 6 or not valid_match(code):
+            raise ValidationError(
+                "Give EU, EEA, an ISO 3166-1 country (FR), an ISO 3166-2 subdivision (US-CA) or *."
+            )
+        return code
+
+
+class RegionRuleSchema(Schema):
+    match = RegionCodeField(required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(MODES))
+
+
+class ControllerSchema(Schema):
+    """Who decides what happens to the data (GDPR art. 13(1)(a)-(b); ISO/IEC TS 27560)."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    address = fields.String(load_default="", validate=validate.Length(max=500))
+    email = fields.Email(load_default="", validate=validate.Length(max=254))
+    contact = fields.String(load_default="", validate=validate.Length(max=500))
+    dpo = fields.String(load_default="", validate=validate.Length(max=500))
 
 
 class ConsentModeSchema(Schema):
@@ -106,13 +171,22 @@ class SiteSettingsSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(1, 200))
     allowed_origins = fields.List(OriginField(), required=True, validate=validate.Length(1, 100))
-    mode = fields.String(load_default="opt-in", validate=validate.OneOf(["opt-in", "notice"]))
+    # Where no region rule applies; ``mode`` is the round 1 name of the same setting.
+    default_mode = fields.String(validate=validate.OneOf(MODES))
+    mode = fields.String(validate=validate.OneOf(MODES), metadata={"deprecated": True})
+    regions = fields.List(fields.Nested(RegionRuleSchema), validate=validate.Length(max=300))
+    use_default_regions = fields.Boolean(load_default=True)
+    controller = fields.Nested(ControllerSchema)
+    first_layer = fields.List(
+        fields.String(validate=validate.OneOf(FIRST_LAYER_BUTTONS)),
+        validate=[validate.Length(1, 3), unique_items],
+    )
     categories = fields.List(fields.Nested(CategorySchema), validate=validate.Length(1, 50))
     default_locale = fields.String(
         load_default="en", validate=[validate.Length(2, 35), validate.Regexp(LOCALE)]
     )
     honour_gpc = fields.Boolean(load_default=True)
-    consent_lifetime_days = fields.Integer(load_default=180, validate=validate.Range(1, 395))
+    consent_lifetime_days = fields.Integer(load_default=180, validate=validate.Range(1, 3650))
     retention_days = fields.Integer(load_default=365 * 3, validate=validate.Range(1, 36500))
     consent_mode = fields.Nested(ConsentModeSchema)
     policy_urls = fields.Dict(
@@ -122,6 +196,12 @@ class SiteSettingsSchema(Schema):
     theme = fields.Nested(ThemeSchema)
     # Share the consent across subdomains: a parent domain of the allowed origins' hosts
     cookie_domain = fields.String(allow_none=True, validate=validate.Regexp(DOMAIN))
+
+    @validates_schema
+    def check_mode(self, data, **_kwargs):
+        modes = {data.get("default_mode"), data.get("mode")} - {None}
+        if len(modes) > 1:
+            raise ValidationError("mode is the old name of default_mode: give one.", "mode")
 
     @validates_schema
     def check_categories(self, data, **_kwargs):

@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, select
 from ..activity.service import record
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
-from .models import Site
+from ..jurisdictions.compliance import check_site_settings, site_settings
+from .models import FIRST_LAYER_BUTTONS, Site
 
 # A site's config_version (bumped by every change to the site or its documents), by ``site_id``:
 # the banner's per-request probe and the ledger's locking read, each on its direct connection.
@@ -81,7 +82,11 @@ def list_sites(only_site: str | None = None) -> list[Site]:
 
 
 def create_site(data: dict[str, Any]) -> Site:
-    data = dict(data)
+    data = merge_mode_names(data)
+    data.setdefault("mode", "opt-in")
+    data.setdefault("regions", [])
+    data.setdefault("controller", {})
+    data.setdefault("first_layer", list(FIRST_LAYER_BUTTONS))
     data.setdefault("categories", DEFAULT_CATEGORIES)
     data.setdefault("consent_mode", DEFAULT_CONSENT_MODE)
     data.setdefault("policy_urls", {})
@@ -89,6 +94,7 @@ def create_site(data: dict[str, Any]) -> Site:
     check_consistency(data)
     if db.session.get(Site, data["id"]) is not None:
         raise Conflict(f"Site '{data['id']}' already exists.")
+    check_site_settings(data["id"], data)
     site = Site(**data)
     db.session.add(site)
     db.session.commit()
@@ -97,9 +103,12 @@ def create_site(data: dict[str, Any]) -> Site:
 
 
 def update_site(site_id: str, changes: dict[str, Any]) -> Site:
+    changes = merge_mode_names(changes)
     site = get_site(site_id)
-    merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | changes
+    merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
+    merged |= changes
     check_consistency(merged)
+    check_site_settings(site_id, merged)
     for name, value in changes.items():
         setattr(site, name, value)
     bump_config_version(site)
@@ -110,6 +119,16 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
 
 # The fields check_consistency reads together
 CONSISTENT_FIELDS = ("categories", "consent_mode", "allowed_origins", "theme", "cookie_domain")
+
+
+def merge_mode_names(data: dict[str, Any]) -> dict[str, Any]:
+    """``default_mode`` and its round 1 name ``mode`` (the schema refuses two different values)
+    as the one ``mode`` attribute."""
+    data = dict(data)
+    default_mode = data.pop("default_mode", None)
+    if default_mode is not None:
+        data["mode"] = default_mode
+    return data
 
 
 def check_consistency(data: dict[str, Any]) -> None:

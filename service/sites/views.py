@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import key_site_scope, require_scope
 from ..errors import Forbidden
+from ..jurisdictions.compliance import lint_site, warning_header
 from . import service
 from .schemas import SiteCreateSchema, SiteListSchema, SiteSchema, SiteSettingsSchema
 
@@ -18,10 +19,12 @@ SITE_SETTINGS = tuple(SiteSettingsSchema().fields)
 @blp.arguments(SiteCreateSchema)
 @blp.response(201, SiteSchema)
 def create_site(data):
-    """Create a site."""
+    """Create a site. The compliance rules run first: an error is a 422
+    ``compliance_violation``; warnings are named in ``Consentry-Compliance-Warnings``."""
     if key_site_scope() is not None:
         raise Forbidden("A key bound to one site cannot create sites.")
-    return service.create_site(data)
+    site = service.create_site(data)
+    return site, warning_header(lint_site(site.id))
 
 
 @blp.route("", methods=["GET"])
@@ -45,5 +48,7 @@ def get_site(site):
 @blp.arguments(SiteSettingsSchema(partial=SITE_SETTINGS))
 @blp.response(200, SiteSchema)
 def update_site(changes, site):
-    """Change a site's settings (the id cannot change)."""
-    return service.update_site(site, changes)
+    """Change a site's settings (the id cannot change). The compliance rules run first, as on
+    create."""
+    updated = service.update_site(site, changes)
+    return updated, warning_header(lint_site(site))

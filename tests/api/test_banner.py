@@ -45,6 +45,7 @@ def test_banner_config_has_everything_the_widget_needs(client, admin, site):
     assert set(config) == {
         "site", "mode", "locale", "dir", "texts", "categories", "documents", "banner_document",
         "gpc", "consent_mode", "consent_lifetime_days", "theme", "cookie_domain", "revision",
+        "region", "controller", "receipt_url", "first_layer",
     }  # fmt: skip
     assert config["site"] == "news-example"
     assert config["mode"] == "opt-in"
@@ -64,7 +65,8 @@ def test_banner_config_has_everything_the_widget_needs(client, admin, site):
     assert privacy["published_at"].endswith("Z")
     assert privacy["diff_url"] is None
     assert len(privacy["sha256"]) == 64
-    assert config["gpc"] == {"honour": True}
+    # No trusted region header: an unknown region, which may be one whose law requires GPC.
+    assert (config["region"], config["gpc"]) == (None, {"honour": True, "required": True})
     assert config["consent_mode"]["mapping"]["ad_storage"] == ["marketing"]
     assert config["consent_lifetime_days"] == 180
     assert len(config["revision"]) == 64
@@ -175,7 +177,7 @@ def test_revision_changes_with_anything_the_banner_shows(client, admin, site):
     revisions = [client.get(BANNER).get_json()["revision"]]
     draft_and_publish(client, admin)
     revisions.append(client.get(BANNER).get_json()["revision"])
-    client.patch("/api/v1/sites/news-example", json={"honour_gpc": False}, headers=admin)
+    client.patch("/api/v1/sites/news-example", json={"consent_lifetime_days": 90}, headers=admin)
     revisions.append(client.get(BANNER).get_json()["revision"])
     banner_texts(client, admin, {"en": ("Hi", "Cookies.")})
     revisions.append(client.get(BANNER).get_json()["revision"])
@@ -212,7 +214,7 @@ def test_second_app_on_the_same_database_sees_changes_made_through_the_first(
         assert second["documents"][0]["version"] == 1
 
         client.patch("/api/v1/sites/news-example", json={"mode": "notice"}, headers=admin)
-        third = other_client.get(BANNER).get_json()
+        third = other_client.get(BANNER + "?region=BR").get_json()
         assert third["mode"] == "notice"
         assert third["revision"] != second["revision"]
     finally:

@@ -1,0 +1,162 @@
+"""The banner config per region: mode, Vary, ETags, the fast path and the site's region rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import create_app
+from service.extensions import db
+
+BANNER = "/api/v1/sites/news-example/banner"
+CF = "CF-IPCountry"
+CLOUDFRONT = ["CloudFront-Viewer-Country", "CloudFront-Viewer-Country-Region"]
+
+
+@pytest.fixture
+def cdn_app(app, tmp_path):
+    """A second app on the test's database, behind a CDN at 127.0.0.1 (the test client's
+    address) that sends CF-IPCountry or CloudFront's pair."""
+    regional = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "cdn"),
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "RATELIMIT_ENABLED": False,
+            "REGION_HEADERS": [CLOUDFRONT, CF],
+            "TRUSTED_PROXIES": ["127.0.0.1/32", "::1"],
+        }
+    )
+    yield regional
+    with regional.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def site(make_site):
+    return make_site("news-example", default_mode="notice")
+
+
+def get(client, country=None, subdivision=None, peer="127.0.0.1", **extra):
+    headers = dict(extra)
+    if country is not None:
+        headers[CLOUDFRONT[0]] = country
+    if subdivision is not None:
+        headers[CLOUDFRONT[1]] = subdivision
+    return client.get(BANNER, headers=headers, environ_base={"REMOTE_ADDR": peer})
+
+
+def test_one_site_serves_each_region_its_mode(cdn_app, site):
+    client = cdn_app.test_client()
+    eu, california, elsewhere = get(client, "FR"), get(client, "US", "CA"), get(client, "BR")
+    assert (eu.json["region"], eu.json["mode"]) == ("FR", "opt-in")
+    assert (california.json["region"], california.json["mode"]) == ("US-CA", "opt-out")
+    assert (elsewhere.json["region"], elsewhere.json["mode"]) == ("BR", "notice")
+    assert california.json["gpc"] == {"honour": True, "required": True}
+    assert elsewhere.json["gpc"]["required"] is False
+    revisions = {response.json["revision"] for response in (eu, california, elsewhere)}
+    etags = {response.headers["ETag"] for response in (eu, california, elsewhere)}
+    assert len(revisions) == len(etags) == 3
+
+
+def test_vary_names_the_region_headers_on_hits_misses_and_304s(cdn_app, site):
+    client = cdn_app.test_client()
+    miss = get(client, "DE")
+    hit = get(client, "DE")  # answered by the fast path from the cache
+    not_modified = get(client, "DE", **{"If-None-Match": miss.headers["ETag"]})
+    for response in (miss, hit, not_modified):
+        vary = {part.strip() for part in response.headers["Vary"].split(",")}
+        assert vary == {"Origin", CF, *CLOUDFRONT}
+    assert hit.data == miss.data and hit.headers["ETag"] == miss.headers["ETag"]
+    assert not_modified.status_code == 304
+
+
+def test_an_etag_of_one_region_does_not_match_another(cdn_app, site):
+    client = cdn_app.test_client()
+    french = get(client, "FR")
+    other = get(client, "US", "CA", **{"If-None-Match": french.headers["ETag"]})
+    assert other.status_code == 200 and other.json["mode"] == "opt-out"
+
+
+def test_headers_from_an_untrusted_peer_are_ignored(cdn_app, site):
+    client = cdn_app.test_client()
+    for _ in range(2):  # a miss, then a fast-path hit
+        response = get(client, "BR", peer="203.0.113.5")
+        assert (response.json["region"], response.json["mode"]) == (None, "opt-in")
+
+
+def test_an_unknown_region_gets_the_strictest_mode_the_site_uses(cdn_app, client, admin, site):
+    cdn = cdn_app.test_client()
+    assert get(cdn, "XX").json["mode"] == "opt-in"
+    client.patch(
+        "/api/v1/sites/news-example",
+        json={"use_default_regions": False, "regions": [{"match": "US-CA", "mode": "opt-out"}]},
+        headers=admin,
+    )
+    assert get(cdn, "XX").json["mode"] == "opt-out"
+    assert get(cdn, "US").json["mode"] == "opt-out"  # a state not known: the strictest
+    assert get(cdn, "FR").json["mode"] == "notice"
+
+
+def test_a_country_header_alone_is_enough(cdn_app, site):
+    response = cdn_app.test_client().get(
+        BANNER, headers={CF: "GB"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert (response.json["region"], response.json["mode"]) == ("GB", "opt-in")
+
+
+def test_the_site_rules_override_the_pack_in_order(client, admin, site):
+    response = client.patch(
+        "/api/v1/sites/news-example",
+        json={"regions": [{"match": "fr", "mode": "opt-out"}, {"match": "*", "mode": "opt-in"}]},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["regions"] == [
+        {"match": "FR", "mode": "opt-out"},
+        {"match": "*", "mode": "opt-in"},
+    ]
+    assert client.get(BANNER + "?region=FR").json["mode"] == "opt-out"
+    assert client.get(BANNER + "?region=BR").json["mode"] == "opt-in"
+    assert client.get(BANNER + "?region=us-tx").json["region"] == "US-TX"
+
+
+def test_the_region_override_refuses_a_bad_code(client, site):
+    response = client.get(BANNER + "?region=ZZ")
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["fields"]["region"]
+
+
+@pytest.mark.parametrize(
+    "regions",
+    [
+        [{"match": "ZZ", "mode": "opt-in"}],
+        [{"match": "US-ZZ", "mode": "opt-in"}],
+        [{"match": "FR", "mode": "maybe"}],
+        [{"match": "FR"}],
+        [{"match": 7, "mode": "opt-in"}],
+        "EU",
+    ],
+)
+def test_bad_region_rules_are_refused(client, admin, site, regions):
+    response = client.patch("/api/v1/sites/news-example", json={"regions": regions}, headers=admin)
+    assert response.status_code == 422
+    assert "regions" in response.json["error"]["details"]["fields"]
+
+
+def test_mode_is_the_old_name_of_default_mode(client, admin, make_site):
+    created = make_site("old-style", mode="notice")
+    assert (created["mode"], created["default_mode"]) == ("notice", "notice")
+    response = client.patch(
+        "/api/v1/sites/old-style", json={"default_mode": "opt-out"}, headers=admin
+    )
+    assert (response.json["mode"], response.json["default_mode"]) == ("opt-out", "opt-out")
+    clash = client.patch(
+        "/api/v1/sites/old-style", json={"default_mode": "opt-in", "mode": "notice"}, headers=admin
+    )
+    assert clash.status_code == 422
+
+
+def test_a_new_site_uses_the_pack_and_opt_in_by_default(make_site):
+    created = make_site("fresh")
+    assert created["default_mode"] == "opt-in"
+    assert created["regions"] == [] and created["use_default_regions"] is True
