@@ -93,5 +93,6 @@ def _register_models() -> None:
     from .console import models as _console  # noqa: F401
     from .console import stats as _console_stats  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .jurisdictions import models as _jurisdictions  # noqa: F401
     from .scanner import models as _scanner  # noqa: F401
     from .sites import models as _sites  # noqa: F401

@@ -32,7 +32,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, da
 
 @click.command("export")
 @click.argument("site")
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "iso27560"]), default="ndjson")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--from", "start", default=None, help="ISO date or date-time (included).")
 @click.option("--to", "end", default=None, help="ISO date (included) or date-time (excluded).")
@@ -45,7 +45,15 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
     except DomainError as error:
         fail_on_domain_error(error)
     total = max(plan.last_seq - plan.first_seq + 1, 0)
-    chunks = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
+    if fmt == "iso27560":
+        from flask import current_app
+
+        from ..jurisdictions.records import export_iso27560
+
+        # Notices and the receipt page are named under CONSENTRY_PUBLIC_URL (relative without).
+        chunks = export_iso27560(plan, (current_app.config.get("PUBLIC_URL") or "").rstrip("/"))
+    else:
+        chunks = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         click.progressbar(

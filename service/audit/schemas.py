@@ -68,7 +68,9 @@ class RecordQuerySchema(RangeSchema):
 
 
 class ExportQuerySchema(RangeSchema):
-    format = fields.String(validate=validate.OneOf(["ndjson", "csv"]), load_default="ndjson")
+    format = fields.String(
+        validate=validate.OneOf(["ndjson", "csv", "iso27560"]), load_default="ndjson"
+    )
 
 
 class ProofQuerySchema(Schema):

@@ -9,6 +9,8 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..cors import public
+from ..documents.views import base_url
+from ..jurisdictions.records import export_iso27560
 from ..timeutil import utcnow
 from . import service
 from .schemas import (
@@ -31,7 +33,12 @@ blp = Blueprint(
     template_folder="templates",
     description="Query, export and prove consent; erasure; statistics",
 )
-MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
+MEDIA_TYPES = {
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv",
+    "iso27560": "application/x-ndjson",
+}
+EXTENSIONS = {"iso27560": "iso27560.jsonl"}
 DEFAULT_STATS_DAYS = 30
 
 
@@ -60,9 +67,12 @@ def export(query, site):
     """Stream the ledger (or a time range of it) as NDJSON or CSV, with what a verifier needs."""
     plan = service.plan_export(site, query["start"], query["end"])
     fmt = query["format"]
-    lines = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
+    if fmt == "iso27560":
+        lines = export_iso27560(plan, base_url())
+    else:
+        lines = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
     response = Response(stream_with_context(lines), mimetype=MEDIA_TYPES[fmt])
-    name = f"{site}-ledger-{plan.first_seq}-{plan.last_seq}.{fmt}"
+    name = f"{site}-ledger-{plan.first_seq}-{plan.last_seq}.{EXTENSIONS.get(fmt, fmt)}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect, Engine
 
 from ..database import BatchStatement, Compiled, direct_connections
 from ..extensions import db
+from ..jurisdictions.compliance import remember_revision
 from ..jurisdictions.regions import gpc_required, site_mode
 from ..sites.models import Site
 from ..sites.service import (
@@ -185,11 +186,13 @@ def build_entry(
     # only make this entry look older than it is (and be rebuilt), never newer.
     config_version = site.config_version
     config = build_banner_config(site, locale, base_url, now, region)
+    body = canonical_json(config)
+    remember_revision(site.id, config["revision"], body, now)
     return BannerEntry(
         config_version=config_version,
         expires_at=service.next_scheduled_at(site_id, now),
         revision=config["revision"],
-        body=canonical_json(config),
+        body=body,
         site=SiteOrigins(site.id, list(site.allowed_origins)),
     )
 

@@ -6,12 +6,17 @@ on any error (422 ``compliance_violation`` with ``details.rules``) and returns t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import DomainError
+from ..extensions import db
 from ..timeutil import utcnow
 from .cookies import cookie_database
 from .linter import Finding, SiteFacts, lint
@@ -97,10 +102,46 @@ def lint_site(site_id: str) -> list[Finding]:
     """Every finding for the site as it is (``consentry lint``, ``GET .../compliance``)."""
     from ..sites.service import get_site
 
-    return lint(site_facts(site_id, site_settings(get_site(site_id))))
+    findings = lint(site_facts(site_id, site_settings(get_site(site_id))))
+    # End the read: on SQLite an open read transaction keeps its snapshot, and the session's
+    # next write would then fail once another connection has written.
+    db.session.commit()
+    return findings
 
 
 def warning_header(findings: list[Finding]) -> dict[str, str]:
     """The warnings of an accepted change, named in a response header."""
     ids = sorted({finding.id for finding in findings if finding.severity == "warning"})
     return {"Consentry-Compliance-Warnings": ", ".join(ids)} if ids else {}
+
+
+def remember_revision(site_id: str, revision: str, config: bytes, now: datetime) -> None:
+    """Keep what ``revision`` showed, once per site and revision (any worker may serve it
+    first; the unique constraint keeps one row)."""
+    from .models import BannerRevision
+
+    table = BannerRevision.__table__
+    dialect = db.engine.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(site_id=site_id, revision=revision, config=config, first_served_at=now)
+        .on_conflict_do_nothing(index_elements=["site_id", "revision"])
+    )
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def revision_configs(site_id: str, revisions: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The banner configs of ``revisions`` that were served (revision: config)."""
+    from .models import BannerRevision
+
+    wanted = sorted(set(revisions))
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        db.select(BannerRevision.revision, BannerRevision.config).where(
+            BannerRevision.site_id == site_id, BannerRevision.revision.in_(wanted)
+        )
+    )
+    return {revision: json.loads(config) for revision, config in rows}

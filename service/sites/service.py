@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam, select
 
 from ..activity.service import record
+from ..database import write_transaction
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from ..jurisdictions.compliance import check_site_settings, site_settings
@@ -104,6 +105,8 @@ def create_site(data: dict[str, Any]) -> Site:
 
 def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     changes = merge_mode_names(changes)
+    # Reads (the site, its documents for the linter), then writes: take the write lock first.
+    write_transaction()
     site = get_site(site_id)
     merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
     merged |= changes

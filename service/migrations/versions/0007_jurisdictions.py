@@ -1,5 +1,5 @@
 """jurisdictions: region rules, the default pack switch, the controller and the first layer's
-buttons of each site
+buttons of each site; the banner revisions served
 
 Revision ID: 0007
 Revises: 0006
@@ -22,6 +22,16 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgres
 
 
 def upgrade():
+    op.create_table('banner_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('site_id', sa.String(length=64), nullable=False),
+    sa.Column('revision', sa.String(length=64), nullable=False),
+    sa.Column('config', sa.LargeBinary(), nullable=False),
+    sa.Column('first_served_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_banner_revisions_site_id_sites')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_banner_revisions')),
+    sa.UniqueConstraint('site_id', 'revision', name=op.f('uq_banner_revisions_site_id_revision'))
+    )
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.add_column(sa.Column('regions', JSON, nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('use_default_regions', sa.Boolean(), nullable=False,
@@ -32,6 +42,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('banner_revisions')
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_column('first_layer')
         batch_op.drop_column('controller')

@@ -1,0 +1,66 @@
+"""The ISO/IEC TS 27560 export: ledger entries with what their banner revision declared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from ..audit.service import ExportPlan, _json, _timestamp, export_rows
+from ..crypto.jws import attach_signature
+from ..sites.service import get_site
+from .compliance import revision_configs
+from .iso27560 import iso_lines, iso_record
+
+
+def current_declarations(site_id: str) -> dict[str, Any]:
+    site = get_site(site_id)
+    return {
+        "controller": site.controller,
+        "categories": site.categories,
+        "consent_lifetime_days": site.consent_lifetime_days,
+        "declarations_from": "site_settings_at_export",
+    }
+
+
+def entry_body(row: Any) -> dict[str, Any]:
+    """The signed body, or for an erased entry what the columns keep (nothing personal)."""
+    if row.body is not None:
+        return json.loads(row.body)
+    return {
+        "subject": None,
+        "action": row.action,
+        "method": row.method,
+        "gpc": row.gpc,
+        "choices": _json(row.choices),
+        "documents": _json(row.documents),
+        "recorded_at": _timestamp(row.recorded_at),
+    }
+
+
+def iso_records(plan: ExportPlan, base_url: str) -> Iterator[dict[str, Any]]:
+    fallback: dict[str, Any] | None = None
+    known: dict[str, dict[str, Any] | None] = {}
+    for row in export_rows(plan):
+        body = entry_body(row)
+        revision = body.get("revision")
+        if revision is not None and revision not in known:
+            known[revision] = revision_configs(plan.site_id, [revision]).get(revision)
+        declared = known.get(revision) if revision else None
+        if declared is None:
+            fallback = fallback or current_declarations(plan.site_id)
+            declared = fallback
+        entry = {
+            "id": row.id,
+            "entry_hash": row.entry_hash,
+            "redacted": row.body is None,
+            "receipt": (
+                attach_signature(row.body, row.kid, row.signature) if row.body is not None else None
+            ),
+        }
+        yield iso_record(plan.site_id, entry, body, declared, base_url)
+
+
+def export_iso27560(plan: ExportPlan, base_url: str) -> Iterator[str]:
+    """One ISO/IEC TS 27560 record (JSON) per line, in seq order."""
+    return iso_lines(iso_records(plan, base_url))
