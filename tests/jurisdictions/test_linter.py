@@ -275,3 +275,12 @@ def test_docs_list_every_rule_with_its_source():
     for rule in RULES:
         assert f"`{rule.id}`" in text, rule.id
         assert rule.severity in ("error", "warning")
+
+
+def test_the_vendored_open_cookie_database_is_read_by_default(client, admin, site):
+    tracking = categories(necessary={"cookies": [{"name": "_ga"}, {"name": "_fbp"}]})
+    response = client.patch(SITE, json={"categories": tracking}, headers=admin)
+    refused(response, "required-category-tracks")
+    messages = [rule["message"] for rule in response.get_json()["error"]["details"]["rules"]]
+    assert any("'_ga'" in m and "Google Analytics" in m for m in messages)
+    assert any("'_fbp'" in m and "marketing" in m for m in messages)
