@@ -7,12 +7,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Region resolution, the compliance API and ``consentry lint``."""
+    """Region resolution, the compliance API, the receipt page and ``consentry lint``."""
     from ..extensions import api
     from . import resolution
     from .cli import lint_command
+    from .pages import bp as receipt_pages
     from .views import blp
 
     resolution.init_app(app)
     api.register_blueprint(blp)
+    app.register_blueprint(receipt_pages)
     app.cli.add_command(lint_command)
