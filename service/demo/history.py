@@ -290,7 +290,7 @@ def _record(plan: list[PlannedEvent], site: Any, base_url: str) -> int:
             refs = consents.site_context(site.id, at=planned.at).document_refs
             key = (planned.language, repr(sorted(refs.items())))
             if key not in revisions:
-                config = build_banner_config(site, planned.language, base_url, planned.at)
+                config = build_banner_config(site, planned.language, base_url, planned.at, None)
                 revisions[key] = (config["locale"], config["revision"])
             locale, revision = revisions[key]
             event = {

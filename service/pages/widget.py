@@ -20,12 +20,13 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from ..documents import banner
 from ..documents.locales import is_valid_locale
 from ..documents.service import check_locale
 from ..documents.views import base_url
+from ..jurisdictions.resolution import resolver
 
 bp = Blueprint("widget", __name__)
 
@@ -73,14 +74,6 @@ def asked_locale() -> str | None:
     return None
 
 
-def region_headers() -> list[str]:
-    """The trusted region headers (jurisdictions), which a per-region config varies on."""
-    headers = current_app.config.get("REGION_HEADERS") or []
-    if isinstance(headers, str):
-        headers = [h.strip() for h in headers.split(",") if h.strip()]
-    return list(headers)
-
-
 @bp.get("/s/<site>.js")
 def site_script(site: str) -> Response:
     """The first layer carrying the site's banner config: one request before the banner paints.
@@ -90,7 +83,9 @@ def site_script(site: str) -> Response:
     asked for, which the widget compares with the page's own ``lang``.
     """
     locale = asked_locale()
-    entry = banner.banner_entry(site, locale, base_url())
+    regions = resolver()
+    region = regions.for_request(request.environ, request.args.get("region"))
+    entry = banner.banner_entry(site, locale, base_url(), region)
     script, script_etag = bundle("widget.js")
     asked = banner.canonical_json(locale or "")
     etag = hashlib.sha256(f"{entry.revision}:{script_etag}:{locale}".encode()).hexdigest()
@@ -98,5 +93,5 @@ def site_script(site: str) -> Response:
     response = Response(body, mimetype="text/javascript")
     response.set_etag(etag)
     response.headers["Cache-Control"] = SITE_SCRIPT_CACHE_CONTROL
-    response.vary.update(["Accept-Language", *region_headers()])
+    response.vary.update(["Accept-Language", *regions.vary])
     return response.make_conditional(request)

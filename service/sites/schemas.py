@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..jurisdictions.regions import MODES, valid_match
 from ..timeutil import UtcDateTime
@@ -196,6 +196,20 @@ class SiteSettingsSchema(Schema):
     theme = fields.Nested(ThemeSchema)
     # Share the consent across subdomains: a parent domain of the allowed origins' hosts
     cookie_domain = fields.String(allow_none=True, validate=validate.Regexp(DOMAIN))
+
+    @pre_load
+    def drop_empty_form_values(self, data, **_kwargs):
+        """A form (the console's) sends every field: an empty ``default_mode`` or ``mode`` and an
+        empty ``first_layer`` mean "not given", not a value to refuse."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name in ("default_mode", "mode"):
+            if data.get(name) == "":
+                del data[name]
+        if data.get("first_layer") == []:
+            del data["first_layer"]
+        return data
 
     @validates_schema
     def check_mode(self, data, **_kwargs):

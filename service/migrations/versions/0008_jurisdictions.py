@@ -1,8 +1,8 @@
 """jurisdictions: region rules, the default pack switch, the controller and the first layer's
 buttons of each site; the banner revisions served
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 18:20:00
 
 A site's ``mode`` column stays: the API names it ``default_mode`` now, the mode where no region
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
