@@ -24,8 +24,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@bp.get("")
 @bp.get("/")
+@bp.get("")  # registered first: url_for gives /verify
 def verify_page() -> Response:
     """The verifier page (no sign-in)."""
     response = Response(render_template("verify/page.html"), mimetype="text/html")

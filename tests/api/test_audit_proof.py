@@ -114,6 +114,7 @@ def test_proof_bundle_as_printable_html(client, admin, bundle):
     assert "Proof of consent" in page and "All checks passed" in page
     assert "Version two of the policy." in page
     assert "<script" not in page
+    assert 'href="http://localhost/verify"' in page and "/.well-known/jwks.json" in page
     by_accept = client.get(
         f"{BASE}/subjects/s_alice_0001/proof", headers={**admin, "Accept": "text/html"}
     )
