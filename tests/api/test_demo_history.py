@@ -163,11 +163,12 @@ def test_no_history_when_the_documents_are_newer_than_the_month(app):
     assert result.recorded == 0 and "newer than the month" in result.skipped
 
 
-def test_demo_command_prints_the_history_and_the_verify_page(app, runner):
+def test_demo_command_prints_the_history_the_console_and_the_verify_page(app, runner):
     args = ["demo", "--no-serve", "--port", "5056", "--visitors-per-day", "3"]
     first = runner.invoke(args=args)
     assert first.exit_code == 0, first.output
     assert "History: " in first.output and "over the last 30 days" in first.output
+    assert "Console: http://127.0.0.1:5056/console/" in first.output
     assert "http://127.0.0.1:5056/verify" in first.output
     second = runner.invoke(args=args)
     assert "History not seeded: the ledger already holds" in second.output
