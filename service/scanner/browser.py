@@ -213,6 +213,13 @@ class _Recorder:
 
 
 _BANNER_PATH = re.compile(r"^/api/v1/sites/[^/]+/banner$")
+
+
+def _routed(allowed: AllowedOrigins) -> re.Pattern[str]:
+    service_calls = r"https?://[^?#]*/api/v1/sites/[^/?#]+/(?:consents|banner)(?:[?#]|$)"
+    return re.compile(rf"^(?:(?!{allowed.pattern()})https?:|{service_calls})")
+
+
 _CONSENTS_PATH = re.compile(r"^/api/v1/sites/[^/]+/consents$")
 
 
@@ -269,7 +276,9 @@ async def _prepare(context: Any, recorder: _Recorder, settings: VisitSettings, p
     async def route(route: Any, request: Any) -> None:
         await recorder.route(route, request, settings)
 
-    await context.route("**/*", route)
+    # Only what the handler decides on goes through Python: requests off the site (navigations
+    # there are aborted) and the service's consent and banner requests.
+    await context.route(_routed(recorder.allowed), route)
     context.on("request", recorder.on_request)
     context.on("response", recorder.on_response)
     context.on("requestfinished", recorder.on_request_done)

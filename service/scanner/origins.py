@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -51,6 +52,16 @@ class AllowedOrigins:
             return True
         scheme, _sep, netloc = origin.partition("://")
         return any(scheme == wild and netloc.endswith(suffix) for wild, suffix in self.wildcards)
+
+    def pattern(self) -> str:
+        """A regular expression (JavaScript-compatible) that matches URLs on these origins."""
+        end = r"(?:[/?#]|$)"
+        options = [re.escape(origin) + end for origin in sorted(self.exact)]
+        options += [
+            re.escape(f"{scheme}://") + r"[^/?#@]+" + re.escape(suffix) + end
+            for scheme, suffix in self.wildcards
+        ]
+        return "(?:" + "|".join(options) + ")" if options else "(?!)"
 
     def check(self, url: str) -> str:
         """Return ``url`` without its fragment, or raise OriginRefused."""
