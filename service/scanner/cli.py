@@ -17,17 +17,38 @@ VERDICT_COLOURS = {"clean": "green", "warn": "yellow", "fail": "red"}
 
 def region_settings(region: str | None) -> VisitSettings:
     """Pass ``--region`` as the service takes it: ``?region=`` on the banner request (honoured in
-    development) and the trusted region headers when ``CONSENTRY_REGION_HEADERS`` names them."""
+    development and testing) and the first trusted region header source that
+    ``CONSENTRY_REGION_HEADERS`` names (a full code in one header, or country and subdivision in a
+    pair); the service reads those only from its trusted proxies, so elsewhere they are harmless."""
     if not region:
         return VisitSettings()
-    country, _sep, subdivision = region.upper().partition("-")
-    names = list(current_app.config.get("REGION_HEADERS") or [])
+    from ..jurisdictions.resolution import parse_region_headers
+
+    sources = parse_region_headers(current_app.config.get("REGION_HEADERS") or [])
     headers = {}
-    if names:
-        headers[names[0]] = country
-        if subdivision and len(names) > 1:
-            headers[names[1]] = subdivision
-    return VisitSettings(headers=headers, banner_params={"region": region.upper()})
+    if sources:
+        source = sources[0]
+        country, _sep, subdivision = region.partition("-")
+        if source.subdivision is None:
+            headers[source.country] = region
+        else:
+            headers[source.country] = country
+            if subdivision:
+                headers[source.subdivision] = subdivision
+    return VisitSettings(headers=headers, banner_params={"region": region})
+
+
+def _checked_region(region: str | None) -> str | None:
+    from ..jurisdictions.regions import normalise_region
+
+    if region is None:
+        return None
+    checked = normalise_region(region)
+    if checked is None:
+        raise click.BadParameter(
+            f"{region!r} is not an ISO 3166 country or subdivision (DE, US-CA)."
+        )
+    return checked
 
 
 @click.command("scan")
@@ -63,7 +84,7 @@ def scan_command(site, urls, max_pages, region, timeout, html_file, json_file, a
     from . import service
     from .browser import BrowserMissing
 
-    region = region.upper() if region else None
+    region = _checked_region(region)
     options = ScanOptions(list(urls), max_pages, timeout, region, region_settings(region))
     phases = len(phases_for(service.site_config(site)))
     try:
@@ -135,6 +156,7 @@ def _write_files(completed, html_file: Path | None, json_file: Path | None) -> N
 
 
 def _apply(site: str, report: dict, yes: bool) -> None:
+    from ..errors import DomainError
     from ..sites.service import get_site
     from .apply import apply_proposal, propose, render_diff
 
@@ -149,5 +171,10 @@ def _apply(site: str, report: dict, yes: bool) -> None:
     if not yes and not click.confirm("Apply these declarations?", default=False):
         click.echo("Not applied.")
         return
-    apply_proposal(site, proposal)
+    try:
+        apply_proposal(site, proposal)
+    except DomainError as error:  # the API's validation or the compliance linter refused it
+        rules = error.details.get("rules") or []
+        lines = [f"  {rule['id']} ({rule['severity']}): {rule['message']}" for rule in rules]
+        raise click.ClickException("\n".join([f"Not applied: {error.message}", *lines])) from error
     click.echo(f"Applied: {len(proposal.added)} declaration(s) added.")

@@ -424,7 +424,7 @@ def test_apply_proposes_the_seen_cookies_and_yes_saves_them(fixtures):
 
 def test_region_goes_to_the_service_as_a_trusted_header(fixtures):
     live = fixtures.live
-    live.app.config["REGION_HEADERS"] = ["CF-IPCountry", "X-Region-Subdivision"]
+    live.app.config["REGION_HEADERS"] = [["CloudFront-Viewer-Country", "CloudFront-Viewer-Region"]]
     try:
         result = live.app.test_cli_runner().invoke(
             args=[
@@ -439,11 +439,13 @@ def test_region_goes_to_the_service_as_a_trusted_header(fixtures):
             ]
         )
     finally:
-        live.app.config.pop("REGION_HEADERS")
+        live.app.config["REGION_HEADERS"] = []
     assert result.exit_code == 0, result.output
     headers = [h for path, h in fixtures.pages.seen if path == "/clean2"][-1]
-    assert headers["Cf-Ipcountry"] == "US"
-    assert headers["X-Region-Subdivision"] == "CA"
+    assert headers["Cloudfront-Viewer-Country"] == "US"
+    assert headers["Cloudfront-Viewer-Region"] == "CA"
+    bad = live.app.test_cli_runner().invoke(args=["scan", "scan-clean", "--region", "Atlantis"])
+    assert bad.exit_code == 2 and "not an ISO 3166" in bad.output
 
 
 def test_ctrl_c_in_a_terminal_stops_the_cli_with_a_partial_signed_report(fixtures, tmp_path):
