@@ -57,7 +57,7 @@ class VisitSettings:
     """How visits are made: timeouts (seconds), extra request headers, banner query params."""
 
     navigation_timeout: float = 15.0
-    banner_timeout: float = 5.0
+    banner_timeout: float = 10.0
     quiet: float = 0.25  # no request in flight for this long: the page has settled
     settle_cap: float = 3.0  # pages that never go quiet (polling, streams) wait this long
     headers: dict[str, str] = field(default_factory=dict)

@@ -210,10 +210,11 @@ def _keep(result: PageResult, observations: list[PhaseObservation], crawl: _Craw
     for observation in observations:
         result.phases[observation.phase] = observation
     first = result.phases["none"]
-    if first.error is None and not first.banner_found:
-        for phase in CLICKS:
-            if result.phases.pop(phase, None) is not None:
-                result.notes.append(f"no banner on the page: the {phase} visit does not count")
+    for phase in CLICKS:
+        seen = result.phases.get(phase)
+        if seen is not None and seen.error is None and not seen.clicked:
+            del result.phases[phase]
+            result.notes.append(f"no banner to click: the {phase} visit does not count")
     for phase, observation in result.phases.items():
         if observation.error and result.error is None:
             result.error = f"{phase}: {observation.error}"
