@@ -319,7 +319,7 @@ async def _choose(page: Any, observation: PhaseObservation, recorder: _Recorder,
         with contextlib.suppress(PlaywrightTimeout):
             await page.wait_for_function(
                 "() => !document.querySelector('script[type=\"text/plain\"][data-consent]')",
-                timeout=settings.settle_cap * 1000,
+                timeout=settings.banner_timeout * 1000,
             )
     await _settle(page, recorder, settings)
 
