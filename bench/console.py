@@ -64,17 +64,18 @@ def timed(client, url: str) -> float:
     return elapsed
 
 
-def ledger_searches(site: str, subjects: int, rng: random.Random, today) -> list[str]:
+def ledger_searches(site: str, subjects: int, rng: random.Random, today) -> dict[str, str]:
     base = f"/console/sites/{site}/ledger"
     day = today - timedelta(days=rng.randrange(DAYS))
-    return [
-        base,
-        f"{base}?subject=s_bench_{rng.randrange(subjects):010d}",
-        f"{base}?action={rng.choice(('accept_all', 'reject_all', 'custom', 'withdraw'))}",
-        f"{base}?method={rng.choice(('banner', 'preferences', 'gpc'))}",
-        f"{base}?document=privacy:{rng.choice((1, 2))}",
-        f"{base}?from={day}&to={day}",
-    ]
+    return {
+        "no filter": base,
+        "subject": f"{base}?subject=s_bench_{rng.randrange(subjects):010d}",
+        "action": f"{base}?action={rng.choice(('accept_all', 'reject_all', 'custom', 'withdraw'))}",
+        "method": f"{base}?method={rng.choice(('banner', 'preferences', 'gpc'))}",
+        "current document version": f"{base}?document=privacy:2",
+        "older document version": f"{base}?document=privacy:1",
+        "one day": f"{base}?from={day}&to={day}",
+    }
 
 
 def measure(client, site: str, size: int, samples: int) -> dict:
@@ -83,18 +84,22 @@ def measure(client, site: str, size: int, samples: int) -> dict:
     overview = [timed(client, f"/console/sites/{site}/") for _ in range(samples)]
     rng = random.Random(size)
     subjects = max(size // RECORDS_PER_SUBJECT, 1)
-    searches = []
+    by_kind: dict[str, list[float]] = {}
     for _ in range(max(samples // 6, 1)):
-        for url in ledger_searches(site, subjects, rng, today):
-            searches.append(timed(client, url))
+        for kind, url in ledger_searches(site, subjects, rng, today).items():
+            by_kind.setdefault(kind, []).append(timed(client, url))
     page = client.get(f"/console/sites/{site}/ledger").get_data(as_text=True)
     cursor = page.split("cursor=", 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    searches += [timed(client, f"/console/sites/{site}/ledger?cursor={cursor}") for _ in range(10)]
+    by_kind["next page"] = [
+        timed(client, f"/console/sites/{site}/ledger?cursor={cursor}") for _ in range(10)
+    ]
+    everything = [ms for values in by_kind.values() for ms in values]
     return {
         "size": size,
         "cold_ms": cold,
         "overview_p95_ms": percentile(overview, 0.95),
-        "ledger_p95_ms": percentile(searches, 0.95),
+        "ledger_p95_ms": percentile(everything, 0.95),
+        "ledger_by_kind": {kind: percentile(v, 0.95) for kind, v in by_kind.items()},
     }
 
 
@@ -193,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(first request {result['cold_ms']:.0f} ms: fills the per-day cache); "
                 f"ledger search p95 {result['ledger_p95_ms']:.1f} ms"
             )
+            for kind, p95 in result["ledger_by_kind"].items():
+                print(f"    ledger search by {kind}: p95 {p95:.1f} ms")
     base, top = results[0], results[-1]
     print("\nbars:")
     for name, key in (("overview", "overview_p95_ms"), ("ledger search", "ledger_p95_ms")):
@@ -201,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             f"growth {base['size']:,} -> {top['size']:,}: x{top[key] / base[key]:.2f} "
             f"(bar <= x{GROWTH_BAR:.0f})"
         )
+    for kind, p95 in top["ledger_by_kind"].items():
+        growth = p95 / base["ledger_by_kind"][kind]
+        print(f"    by {kind}: {p95:.1f} ms at {top['size']:,}, x{growth:.2f} of {base['size']:,}")
     return 0
 
 

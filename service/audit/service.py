@@ -151,10 +151,8 @@ def query_records(
     if document is not None:
         kind, version = document
         query = query.where(ConsentRecord.documents[kind]["version"].as_integer() == version)
-    if start is not None:
-        query = query.where(ConsentRecord.recorded_at >= start)
-    if end is not None:
-        query = query.where(ConsentRecord.recorded_at < end)
+    if start is not None or end is not None:
+        query = query.where(*time_range(site_id, start, end))
     if cursor is not None:
         after = decode_cursor(cursor, order)
         query = query.where(
@@ -170,6 +168,24 @@ def query_records(
         "items": [record_view(row) for row in rows],
         "next_cursor": encode_cursor(rows[-1].seq, order) if more else None,
     }
+
+
+def time_range(site_id: str, start: datetime | None, end: datetime | None) -> list[Any]:
+    """Conditions for records recorded in ``[start, end)``, with the exact seq span of that time
+    range added (one scan of the time index): a page then walks the seq index from the span's end
+    instead of sorting the whole range."""
+    records = ConsentRecord
+    conditions = [records.site_id == site_id]
+    if start is not None:
+        conditions.append(records.recorded_at >= start)
+    if end is not None:
+        conditions.append(records.recorded_at < end)
+    low, high = db.session.execute(
+        db.select(func.min(records.seq), func.max(records.seq)).where(*conditions)
+    ).one()
+    if low is None:
+        return [*conditions, records.seq < 0]  # nothing in the range
+    return [*conditions, records.seq >= low, records.seq <= high]
 
 
 def record_detail(site_id: str, record_id: str) -> dict[str, Any]:
