@@ -241,7 +241,8 @@ def test_banner_preview_runs_the_real_widget(owner, live):
         expect(frame.locator("[data-consentry-action=reject_all]").first).to_be_visible()
     before = ledger_size(live)
     frame = page.frame_locator("iframe[title*='desktop width']")
-    frame.locator("[data-consentry-action=accept_all]").first.click()
+    # The frame sits below the fold on a short viewport: press the button itself.
+    frame.locator("[data-consentry-action=accept_all]").first.evaluate("button => button.click()")
     expect(frame.locator("[data-consentry-action=reject_all]")).to_have_count(0)
     page.wait_for_timeout(500)
     assert ledger_size(live) == before  # the preview records nothing
