@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..sites.schemas import LOCALE
+from ..sites.schemas import LOCALE, ControllerSchema, ThemeSchema
 from ..timeutil import UtcDateTime
-from .locales import LABEL_KEYS, MAX_LOCALE_LENGTH
+from .locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, MAX_LOCALE_LENGTH
 
 
 class LocaleTextSchema(Schema):
@@ -113,19 +113,10 @@ class DiffSchema(Schema):
     html = fields.String()
 
 
-class BannerTextsSchema(Schema):
-    title = fields.String()
-    description = fields.String()
-    accept_all = fields.String()
-    reject_all = fields.String()
-    settings = fields.String()
-    save = fields.String()
-    agree = fields.String()
-    close = fields.String()
-    changed = fields.String()
-    gpc_honoured = fields.String()
-    required = fields.String()
-    cookies = fields.String()
+# Every built-in text key, taken from the texts themselves so the documented answer cannot lag.
+BannerTextsSchema = Schema.from_dict(
+    {key: fields.String() for key in DEFAULT_BANNER_TEXTS["en"]}, name="BannerTextsSchema"
+)
 
 
 class BannerCookieSchema(Schema):
@@ -141,7 +132,14 @@ class BannerCategorySchema(Schema):
     description = fields.String()
     required = fields.Boolean()
     sale_or_sharing = fields.Boolean()
+    sensitive = fields.Boolean()
+    preselected = fields.Boolean()
     cookies = fields.List(fields.Nested(BannerCookieSchema))
+    purposes = fields.List(fields.String())
+    personal_data = fields.List(fields.String())
+    retention = fields.String()
+    recipients = fields.List(fields.String())
+    legal_basis = fields.String(allow_none=True)
 
 
 class BannerDocumentSchema(Schema):
@@ -180,3 +178,9 @@ class BannerConfigSchema(Schema):
     consent_mode = fields.Dict()
     consent_lifetime_days = fields.Integer()
     revision = fields.String()
+    region = fields.String(allow_none=True)
+    first_layer = fields.List(fields.String())
+    controller = fields.Nested(ControllerSchema, allow_none=True)
+    theme = fields.Nested(ThemeSchema)
+    cookie_domain = fields.String(allow_none=True)
+    receipt_url = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ class ScanQuerySchema(Schema):
 
 class ScanListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    before = fields.Integer(load_default=None, validate=validate.Range(1, 2**53 - 1))
+    before = fields.Integer(load_default=None, validate=validate.Range(1, 2**31 - 1))
 
 
 class ScanSummarySchema(Schema):

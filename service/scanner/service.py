@@ -104,9 +104,13 @@ def list_reports(site_id: str, limit: int = DEFAULT_PAGE_SIZE, before: int | Non
     return list(db.session.execute(query.order_by(ScanReport.id.desc()).limit(limit)).scalars())
 
 
+# Report ids are 32-bit integers on PostgreSQL; a larger one names no report.
+MAX_REPORT_ID = 2**31 - 1
+
+
 def get_report(site_id: str, report_id: int) -> ScanReport:
     get_site(site_id)
-    row = db.session.get(ScanReport, report_id)
+    row = db.session.get(ScanReport, report_id) if report_id <= MAX_REPORT_ID else None
     if row is None or row.site_id != site_id:
         raise NotFound(f"Scan report {report_id} of site '{site_id}' not found.")
     return row

@@ -3,7 +3,15 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_dump,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from ..jurisdictions.regions import MODES, valid_match
 from ..timeutil import UtcDateTime
@@ -232,8 +240,16 @@ class SiteCreateSchema(SiteSettingsSchema):
 
 
 class SiteSchema(SiteCreateSchema):
+    # A site that has not declared its controller answers null, not an object without a name.
+    controller = fields.Nested(ControllerSchema, allow_none=True)
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)
+
+    @post_dump
+    def undeclared_controller_is_null(self, data, **_kwargs):
+        if data.get("controller") == {}:
+            data["controller"] = None
+        return data
 
 
 class SiteListSchema(Schema):

@@ -131,6 +131,15 @@ def test_other_tenants_and_unknown_reports_are_not_found(client, stored, keys, m
     assert bad.status_code == 422
 
 
+def test_report_ids_past_the_integer_column_are_answered_not_500(client, stored, keys):
+    reader = keys("audit:read")
+    huge = 2**53 - 1
+    response = client.get(f"/api/v1/sites/news-example/scans/{huge}", headers=reader)
+    assert response.status_code == 404
+    response = client.get(f"/api/v1/sites/news-example/scans?before={huge}", headers=reader)
+    assert response.status_code == 422
+
+
 @pytest.mark.parametrize(
     "statement",
     ["UPDATE scan_reports SET verdict = 'clean'", "DELETE FROM scan_reports"],
