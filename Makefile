@@ -39,6 +39,7 @@ test: setup widget browser
 	cd widget && npm test
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 -m "not slow"
 	# Fault and crash suites, bounded (docs/performance.md), one at a time: the crash suite
 	# restarts PostgreSQL, which must not cut the connections of tests running beside it.
@@ -47,3 +48,4 @@ test: setup widget browser
 lint: setup
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
+	$(BIN)/lint-imports

@@ -56,7 +56,7 @@ def seed(instance: Path, base_url: str, database_url: str | None = None) -> None
     code = (
         "from flask_migrate import upgrade\n"
         "from service import create_app\n"
-        "from service.demo import seed_demo\n"
+        "from service.demo.seed import seed_demo\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    upgrade()\n"

@@ -21,7 +21,7 @@ from service.ledger.chain import GENESIS_HASH, build_entry_body
 from service.ledger.checkpoint import sign_checkpoint
 from service.ledger.merkle import MerkleAccumulator
 from service.ledger.verify import StoredEntry, verify_ledger
-from tests.unit.ledger_helpers import COLUMNS, entry_fields
+from tests.helpers.ledger import COLUMNS, entry_fields
 
 BAR_SECONDS_PER_MILLION = 20.0
 

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bench.banner_throughput import ROOT, free_port, seed, start_gunicorn
-from tests.browser import CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM_ARGS
 
 BAR_PAINT_MS = 30.0
 BAR_SCRIPT_MS = 10.0

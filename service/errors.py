@@ -172,9 +172,8 @@ def handle_validation_error(error: ValidationError) -> Response:
 def handle_database_unavailable(error: Exception) -> Response:
     """The database is unreachable or restarting: 503 with Retry-After, not a 500. Clients (the
     widget's outbox) retry; nothing was committed, so nothing is lost or doubled."""
-    from .extensions import db
-
-    db.session.rollback()
+    # Flask-SQLAlchemy's extension, by its registered name: extensions.py imports this module.
+    current_app.extensions["sqlalchemy"].session.rollback()
     current_app.logger.warning(
         "Database unavailable on %s %s: %s", request.method, request.path, error
     )

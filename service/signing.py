@@ -76,8 +76,13 @@ class KeyStore:
         return self._ring
 
 
+def keyring_store() -> KeyStore:
+    """The app's signing key store (rotation goes through it)."""
+    return current_app.extensions["consentry_keys"]
+
+
 def keyring() -> KeyRing:
-    return current_app.extensions["consentry_keys"].ring()
+    return keyring_store().ring()
 
 
 class SubjectTokenSerializer(URLSafeTimedSerializer):

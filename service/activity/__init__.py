@@ -8,6 +8,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from . import models  # noqa: F401  (the table, for metadata and Alembic)
     from .cli import activity_cli
 
     app.cli.add_command(activity_cli)

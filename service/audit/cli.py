@@ -9,14 +9,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..errors import DomainError
+from ..commands import FeatureCommand, FeatureGroup
 from . import offline, service
 from .schemas import ExportQuerySchema
-
-
-def fail_on_domain_error(error: DomainError) -> None:
-    details = f" {error.details}" if error.details else ""
-    raise click.ClickException(f"{error.message}{details}")
 
 
 def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
@@ -30,7 +25,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, da
     return parsed["start"], parsed["end"]
 
 
-@click.command("export")
+@click.command("export", cls=FeatureCommand)
 @click.argument("site")
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "iso27560"]), default="ndjson")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -40,10 +35,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, da
 def export_command(site: str, fmt: str, out: Path, start: str | None, end: str | None) -> None:
     """Write SITE's ledger (or a time range) to OUT, streamed; a progress bar on a terminal."""
     begin, finish = parse_range(start, end)
-    try:
-        plan = service.plan_export(site, begin, finish)
-    except DomainError as error:
-        fail_on_domain_error(error)
+    plan = service.plan_export(site, begin, finish)
     total = max(plan.last_seq - plan.first_seq + 1, 0)
     if fmt == "iso27560":
         from flask import current_app
@@ -66,7 +58,7 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
     click.echo(f"{site}: {total} entries (seq {plan.first_seq}..{plan.last_seq}) to {out}")
 
 
-@click.command("verify-bundle")
+@click.command("verify-bundle", cls=FeatureCommand)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--jwks",
@@ -88,7 +80,9 @@ def verify_bundle_command(file: Path, jwks_source: str | None) -> None:
         raise SystemExit(1)
 
 
-@click.group("retention", help="Redact records older than each site's retention_days.")
+@click.group(
+    "retention", cls=FeatureGroup, help="Redact records older than each site's retention_days."
+)
 def retention_cli() -> None:
     pass
 
@@ -99,10 +93,7 @@ def retention_cli() -> None:
 @with_appcontext
 def retention_apply_command(site: str | None, dry_run: bool) -> None:
     """Redact (body and subject cleared, hashes kept) every record past its site's retention."""
-    try:
-        results = service.apply_retention(site, dry_run=dry_run)
-    except DomainError as error:
-        fail_on_domain_error(error)
+    results = service.apply_retention(site, dry_run=dry_run)
     verb = "would redact" if dry_run else "redacted"
     for result in results:
         click.echo(

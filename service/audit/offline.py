@@ -29,7 +29,7 @@ from typing import Any
 
 from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
 from ..crypto.keys import KeyRingError, public_keys_from_jwks
-from ..documents.content import content_sha256
+from ..documents.digest import content_sha256
 from ..ledger.canonical import CanonicalJSONError, parse_canonical
 from ..ledger.checkpoint import Checkpoint, verify_checkpoint
 from ..ledger.merkle import verify_inclusion

@@ -5,8 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..consents.schemas import SUBJECT
-from ..ledger.chain import ACTIONS, METHODS
+from ..ledger.vocabulary import ACTIONS, METHODS, SUBJECT
 
 DOCUMENT_REF = re.compile(r"^(privacy|terms|cookies|banner):([1-9][0-9]{0,8})$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -33,13 +33,12 @@ from ..extensions import db
 from ..ledger.canonical import canonical_json
 from ..ledger.chain import user_ref
 from ..ledger.merkle import MerkleTree
+from ..ledger.vocabulary import ACTIONS, DOCUMENT_KINDS
 from ..signing import keyring, read_subject_token
 from ..sites.models import Site
 from ..sites.service import get_site, list_sites
 from ..timeutil import isoformat, utcnow
 
-ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "acknowledge")
-DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
 EXPORT_FORMAT = "consentry-export/v1"
 BUNDLE_FORMAT = "consentry-proof-bundle/v1"
 MAX_STATS_DAYS = 366

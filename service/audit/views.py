@@ -8,9 +8,9 @@ from flask import Response, render_template, request, stream_with_context
 from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
-from ..cors import public
 from ..documents.views import base_url
 from ..jurisdictions.records import export_iso27560
+from ..sites.cors import public
 from ..timeutil import utcnow
 from . import service
 from .schemas import (

@@ -8,14 +8,11 @@ from collections.abc import Callable
 from flask import g, request
 
 from ..errors import ErrorSchema, Forbidden
+from ..sites.service import site_not_found
 from .models import ApiKey
 from .service import authenticate
 
 BEARER = [{"bearerAuth": []}]
-
-
-def current_key() -> ApiKey:
-    return g.api_key
 
 
 def key_site_scope() -> str | None:
@@ -52,8 +49,6 @@ def check_grant(
             {"required": list(scopes)},
         )
     if site is not None and granted_site is not None and granted_site != site:
-        from ..sites.service import site_not_found
-
         raise site_not_found(site)
 
 

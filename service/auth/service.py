@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from ..activity.service import record
 from ..errors import Conflict, NotFound, Unauthorized, Unprocessable
 from ..extensions import db
+from ..sites.service import get_site
 from ..timeutil import utcnow
 from .models import ApiKey
 
@@ -32,8 +33,6 @@ def create_api_key(
             "Give at least one known scope.", {"unknown": unknown, "known": list(SCOPES)}
         )
     if site_id is not None:
-        from ..sites.service import get_site  # sites import auth for the guard; avoid the cycle
-
         get_site(site_id)
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     key = ApiKey(

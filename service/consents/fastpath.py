@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_app_context
 
-from ..cors import cors_headers
+from ..sites.cors import cors_headers
 from ..sites.schemas import SLUG_PATTERN
 from .ratelimit import RATE_COUNTED, hit_site_limit
 from .schemas import ConsentReceiptSchema

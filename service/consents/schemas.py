@@ -6,12 +6,10 @@ from urllib.parse import urlsplit, urlunsplit
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..documents.schemas import DocumentRefSchema
-from ..ledger.chain import ACTIONS, METHODS
+from ..ledger.vocabulary import ACTIONS, DOCUMENT_KINDS, METHODS, SUBJECT
 from ..sites.schemas import LOCALE, SLUG
 
-SUBJECT = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
 
 
 class StrictBoolean(fields.Boolean):

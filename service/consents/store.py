@@ -20,6 +20,7 @@ one chain.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
@@ -28,11 +29,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-try:
-    import fcntl
-except ImportError:  # Windows has none: SQLite's busy handler queues the appenders there
-    fcntl = None
 
 import psycopg
 from flask import current_app
@@ -294,7 +290,7 @@ class AppendQueue:
     @contextlib.contextmanager
     def held(self, engine: Engine) -> Iterator[None]:
         path = engine.url.database
-        if engine.dialect.name != "sqlite" or not path or path == ":memory:" or fcntl is None:
+        if engine.dialect.name != "sqlite" or not path or path == ":memory:":
             yield
             return
         descriptor = self._descriptor(path)

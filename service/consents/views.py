@@ -7,9 +7,9 @@ from flask import g, jsonify, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
-from ..cors import public
 from ..errors import MalformedJSON, accepts_media_types
 from ..extensions import limiter
+from ..sites.cors import public
 from . import service
 from .ratelimit import RATE_COUNTED, check_site_limit, hit_site_limit
 from .schemas import (

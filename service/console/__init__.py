@@ -25,6 +25,7 @@ DEFAULTS = {
 
 
 def init_app(app: Flask) -> None:
+    from . import models, stats  # noqa: F401  (tables, for metadata and Alembic)
     from .signin import LoginThrottle
 
     for name, value in DEFAULTS.items():

@@ -22,6 +22,7 @@ from ..database import BatchStatement, Compiled, direct_connections
 from ..extensions import db
 from ..jurisdictions.compliance import remember_revision
 from ..jurisdictions.regions import gpc_required, site_mode
+from ..ledger.vocabulary import POLICY_KINDS
 from ..sites.models import Site
 from ..sites.service import (
     CONFIG_VERSION,
@@ -31,11 +32,10 @@ from ..sites.service import (
 )
 from ..timeutil import isoformat, utcnow
 from . import service
-from .content import canonical_json
+from .digest import canonical_json
 from .locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, default_banner_texts, direction, match_locale
 from .models import DocumentVersion
 
-POLICY_KINDS = ("privacy", "terms", "cookies")
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=600"
 CATEGORY_FLAGS = ("required", "sale_or_sharing", "sensitive", "preselected")
 CATEGORY_KEYS = ("id", "title", "description", *CATEGORY_FLAGS)

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..errors import DomainError
+from ..commands import FeatureGroup
+from ..ledger.vocabulary import DOCUMENT_KINDS
 from . import service
-from .models import KINDS
 
 
 def split_title(markdown: str) -> tuple[str, str]:
@@ -33,19 +33,14 @@ def parse_when(value: str | None) -> datetime | None:
     return when
 
 
-def fail_on_domain_error(error: DomainError) -> None:
-    details = f" {error.details}" if error.details else ""
-    raise click.ClickException(f"{error.message}{details}")
-
-
-@click.group("documents", help="Versioned legal documents (policies as code).")
+@click.group("documents", cls=FeatureGroup, help="Versioned legal documents (policies as code).")
 def documents_cli() -> None:
     pass
 
 
 @documents_cli.command("publish")
 @click.argument("site")
-@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("kind", type=click.Choice(DOCUMENT_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--locale", default=None, help="Locale of the text (default: the site's).")
 @click.option("--title", default=None, help="Title (default: the file's leading '# ' heading).")
@@ -58,21 +53,18 @@ def publish_command(site, kind, file, locale, title, material, summary, effectiv
     published version already has exactly this text."""
     from ..sites.service import get_site
 
-    try:
-        locale = locale or get_site(site).default_locale
-        heading, body = split_title(file.read_text(encoding="utf-8"))
-        title = title or heading or service.KIND_TITLES[kind]
-        state, created = service.publish_text(
-            site,
-            kind,
-            {locale: {"title": title, "body": body}},
-            default_locale=locale,
-            material=material,
-            summary=summary,
-            effective_at=parse_when(effective_at),
-        )
-    except DomainError as error:
-        fail_on_domain_error(error)
+    locale = locale or get_site(site).default_locale
+    heading, body = split_title(file.read_text(encoding="utf-8"))
+    title = title or heading or service.KIND_TITLES[kind]
+    state, created = service.publish_text(
+        site,
+        kind,
+        {locale: {"title": title, "body": body}},
+        default_locale=locale,
+        material=material,
+        summary=summary,
+        effective_at=parse_when(effective_at),
+    )
     doc = state.document
     if created:
         click.echo(
@@ -88,10 +80,7 @@ def publish_command(site, kind, file, locale, title, material, summary, effectiv
 @with_appcontext
 def list_command(site: str) -> None:
     """Every version of every document of SITE, drafts included."""
-    try:
-        rows = [state for kind in KINDS for state in service.list_versions(site, kind, True)]
-    except DomainError as error:
-        fail_on_domain_error(error)
+    rows = [state for kind in DOCUMENT_KINDS for state in service.list_versions(site, kind, True)]
     click.echo("kind\tversion\tstatus\teffective_at\tmaterial\tsha256\tsummary")
     for state in rows:
         doc = state.document
@@ -104,17 +93,14 @@ def list_command(site: str) -> None:
 
 @documents_cli.command("diff")
 @click.argument("site")
-@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("kind", type=click.Choice(DOCUMENT_KINDS))
 @click.argument("new", type=int)
 @click.argument("old", type=int)
 @click.option("--locale", default=None)
 @with_appcontext
 def diff_command(site: str, kind: str, new: int, old: int, locale: str | None) -> None:
     """What changed from version OLD to version NEW, block by block."""
-    try:
-        diff = service.diff_versions(site, kind, new, old, include_drafts=True, locale=locale)
-    except DomainError as error:
-        fail_on_domain_error(error)
+    diff = service.diff_versions(site, kind, new, old, include_drafts=True, locale=locale)
     click.echo(f"--- {kind} version {old}\n+++ {kind} version {new}")
     if diff["title"]["before"] != diff["title"]["after"]:
         click.echo(f"- # {diff['title']['before']}\n+ # {diff['title']['after']}")

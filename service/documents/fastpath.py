@@ -18,9 +18,9 @@ from flask import Flask
 from werkzeug.http import parse_etags
 from werkzeug.wrappers import Request
 
-from ..cors import cors_headers
 from ..extensions import db
 from ..jurisdictions.resolution import resolver
+from ..sites.cors import cors_headers
 from ..sites.schemas import SLUG_PATTERN
 from ..timeutil import utcnow
 from . import banner

@@ -9,9 +9,9 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..ledger.vocabulary import DOCUMENT_KINDS
 from ..timeutil import utcnow
 
-KINDS = ("privacy", "terms", "cookies", "banner")
 DRAFT = "draft"
 PUBLISHED = "published"
 
@@ -20,7 +20,7 @@ class DocumentVersion(db.Model):
     __tablename__ = "document_versions"
     __table_args__ = (
         UniqueConstraint("site_id", "kind", "version"),
-        CheckConstraint("kind IN ('privacy', 'terms', 'cookies', 'banner')", name="kind"),
+        CheckConstraint(f"kind IN ({', '.join(map(repr, DOCUMENT_KINDS))})", name="kind"),
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("version >= 1", name="version"),
         Index("ix_document_versions_site_effective", "site_id", "status", "effective_at"),

@@ -19,13 +19,15 @@ from ..activity.service import record
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..extensions import db
 from ..jurisdictions.compliance import check_publication
+from ..ledger.vocabulary import DOCUMENT_KINDS
 from ..sites.models import Site
 from ..sites.service import bump_config_version, get_site
 from ..timeutil import as_utc, utcnow
-from .content import canonical_json, content_sha256, normalise_texts, render_markdown
+from .content import render_markdown
 from .diff import diff_blocks
+from .digest import canonical_json, content_sha256, normalise_texts
 from .locales import LABEL_KEYS, is_valid_locale, match_locale
-from .models import DRAFT, KINDS, PUBLISHED, DocumentVersion
+from .models import DRAFT, PUBLISHED, DocumentVersion
 
 # A publication may not be backdated: consents already given never pointed at it.
 BACKDATE_TOLERANCE = timedelta(minutes=5)
@@ -78,8 +80,8 @@ def localised(state: VersionState, locale: str | None, base_url: str) -> Localis
 
 
 def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise NotFound(f"No document kind '{kind}'; the kinds are {', '.join(KINDS)}.")
+    if kind not in DOCUMENT_KINDS:
+        raise NotFound(f"No document kind '{kind}'; the kinds are {', '.join(DOCUMENT_KINDS)}.")
     return kind
 
 

@@ -6,11 +6,11 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import authorise, require_scope
-from ..cors import public
 from ..errors import ErrorSchema, accepts_body_up_to
 from ..extensions import limiter
 from ..jurisdictions.compliance import lint_site, warning_header
 from ..jurisdictions.resolution import resolver
+from ..sites.cors import public
 from . import banner, service
 from .diff import render_changes
 from .schemas import (

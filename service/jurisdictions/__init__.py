@@ -9,7 +9,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Region resolution, the compliance API, the receipt page and ``consentry lint``."""
     from ..extensions import api
-    from . import resolution
+    from . import (
+        models,  # noqa: F401  (the tables, for metadata and Alembic)
+        resolution,
+    )
     from .cli import lint_command
     from .pages import bp as receipt_pages
     from .views import blp

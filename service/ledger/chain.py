@@ -31,13 +31,10 @@ from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from service.ledger.canonical import canonical_json
+from service.ledger.vocabulary import ACTIONS, METHODS
 
 FORMAT_VERSION = 1
 GENESIS_HASH = "0" * 64
-
-ACTIONS = frozenset({"accept_all", "reject_all", "custom", "withdraw", "acknowledge"})
-# placeholder: a blocked element's button granted its categories (widget v2)
-METHODS = frozenset({"banner", "preferences", "gpc", "api", "placeholder"})
 
 ENTRY_FIELDS = (
     "v",

@@ -141,161 +141,239 @@ def verify_ledger(
     required when checkpoints are given or ``check_signatures`` is set: a check we cannot do is
     an error, never a silent pass.
     """
-    maybe_lookup = _lookup(public_keys)
-    if maybe_lookup is None and (checkpoints or check_signatures):
+    lookup = _lookup(public_keys)
+    if lookup is None and (checkpoints or check_signatures):
         raise ValueError("public_keys is required to check checkpoints or signatures")
-    lookup = maybe_lookup or _no_keys
-    findings = _Findings(max_problems)
-    pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
-    next_cp = 0
-    last_good_size = 0  # entries 1..last_good_size are vouched for by a valid checkpoint
-    first_problem_after_good: int | None = None
-    checkpoints_checked = 0
-    redacted_seqs: list[int] = []
-    acc = MerkleAccumulator()
-    site: str | None = None
-
-    def settle_checkpoints() -> None:
-        # Compare every checkpoint whose tree size the stream has just reached.
-        nonlocal next_cp, last_good_size, first_problem_after_good, checkpoints_checked
-        while next_cp < len(pending) and pending[next_cp].tree_size == acc.size:
-            cp = pending[next_cp]
-            next_cp += 1
-            checkpoints_checked += 1
-            blame = first_problem_after_good or last_good_size + 1
-            if cp.site != site and site is not None:
-                findings.add(blame, "checkpoint_wrong_site", f"checkpoint is for site {cp.site!r}")
-            elif not verify_checkpoint(cp, lookup):
-                findings.add(
-                    blame,
-                    "checkpoint_bad_signature",
-                    f"checkpoint at tree size {cp.tree_size} has no valid signature (kid {cp.kid})",
-                )
-            elif acc.root().hex() != cp.root_hash:
-                findings.add(
-                    blame,
-                    "checkpoint_mismatch",
-                    f"Merkle root of entries 1..{cp.tree_size} differs from the signed "
-                    f"checkpoint of {cp.timestamp}: entries after seq {last_good_size} "
-                    "were changed",
-                )
-            else:
-                last_good_size = cp.tree_size
-                first_problem_after_good = None
-
-    def problem(seq: int, code: str, message: str) -> None:
-        nonlocal first_problem_after_good
-        findings.add(seq, code, message)
-        if first_problem_after_good is None or seq < first_problem_after_good:
-            first_problem_after_good = seq
-
-    settle_checkpoints()  # checkpoints of the empty tree
-    expected_seq = 1
-    last_seq = 0
-    # The next body must link to the previous row's hash: stored or recomputed. Accepting either
-    # stops one edited row from also flagging its innocent successor.
-    link_stored = link_computed = GENESIS_HASH
-    after_gap = False
-    checked = 0
-    loads = json.loads
-
+    walk = _LedgerWalk(checkpoints, lookup or _no_keys, check_signatures, max_problems)
+    walk.settle_checkpoints()  # checkpoints of the empty tree
     for entry in entries:
-        checked += 1
-        seq = entry.seq
-        if seq < expected_seq:
-            code = "duplicate_seq" if seq == last_seq else "out_of_order"
-            problem(seq, code, f"seq {seq} comes again after seq {last_seq}")
-            continue
-        if seq > expected_seq:
-            gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
-            problem(expected_seq, "missing_seq", f"seq {gap} missing before seq {seq}")
-            after_gap = True
-        body = entry.body
-        stored_hash = entry.entry_hash
+        walk.check(entry)
+    walk.check_checkpoints_past_the_end()
+    return walk.report()
 
+
+class _LedgerWalk:
+    """The state of one verification pass: the chain link expected next, the Merkle frontier,
+    the checkpoints still to reach, and the findings. ``check`` takes the rows in seq order."""
+
+    __slots__ = (
+        "after_gap",
+        "check_signatures",
+        "checked",
+        "checkpoints_checked",
+        "expected_seq",
+        "findings",
+        "first_problem_after_good",
+        "last_good_size",
+        "last_seq",
+        "link_computed",
+        "link_stored",
+        "lookup",
+        "next_checkpoint",
+        "pending",
+        "redacted_seqs",
+        "site",
+        "tree",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        lookup: Callable[[str], Ed25519PublicKey | None],
+        check_signatures: bool,
+        max_problems: int,
+    ) -> None:
+        self.findings = _Findings(max_problems)
+        self.lookup = lookup
+        self.check_signatures = check_signatures
+        self.pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
+        self.next_checkpoint = 0
+        self.last_good_size = 0  # entries 1..last_good_size are vouched for by a checkpoint
+        self.first_problem_after_good: int | None = None
+        self.checkpoints_checked = 0
+        self.redacted_seqs: list[int] = []
+        self.tree = MerkleAccumulator()
+        self.site: str | None = None
+        self.expected_seq = 1
+        self.last_seq = 0
+        # The next body must link to the previous row's hash: stored or recomputed. Accepting
+        # either stops one edited row from also flagging its innocent successor.
+        self.link_stored = self.link_computed = GENESIS_HASH
+        self.after_gap = False
+        self.checked = 0
+
+    def problem(self, seq: int, code: str, message: str) -> None:
+        """A finding about a row: it also marks where unvouched history starts."""
+        self.findings.add(seq, code, message)
+        first = self.first_problem_after_good
+        if first is None or seq < first:
+            self.first_problem_after_good = seq
+
+    def check(self, entry: StoredEntry) -> None:
+        """One row: its place in the sequence, its body (or redaction), its link, its leaf."""
+        self.checked += 1
+        seq, body = entry.seq, entry.body
+        if seq != self.expected_seq and not self._in_sequence(seq):
+            return
         if body is None:
-            well_formed = type(stored_hash) is str and _HEX64.fullmatch(stored_hash) is not None
-            if not entry.redacted:
-                problem(seq, "missing_body", "row has no body but is not marked redacted")
-            elif not well_formed:
-                problem(seq, "bad_entry_hash", "redacted row has no valid entry_hash")
-            else:
-                redacted_seqs.append(seq)
-            linked = entry.prev_hash
-            digest = bytes.fromhex(stored_hash) if well_formed else bytes(32)
-            computed = stored_hash
+            linked, digest = self._check_redacted(entry)
+            computed = entry.entry_hash
         else:
             digest = _sha256(body).digest()
             computed = digest.hex()
-            if computed != stored_hash:
-                problem(seq, "entry_hash_mismatch", "body does not hash to the stored entry_hash")
-            try:
-                doc = loads(body)
-            except ValueError:
-                doc = None
-            if type(doc) is not dict:
-                problem(seq, "body_unreadable", "body is not a JSON object")
-                linked = entry.prev_hash
-            else:
-                linked = doc.get("prev_hash")
-                if doc.get("v") != FORMAT_VERSION:
-                    problem(seq, "unknown_version", f"body format v={doc.get('v')!r}")
-                if doc.get("seq") != seq:
-                    problem(seq, "column_mismatch", f"row seq {seq}, body seq {doc.get('seq')!r}")
-                if doc.get("id") != str(entry.id):
-                    problem(seq, "column_mismatch", "row id differs from body id")
-                if doc.get("kid") != entry.kid:
-                    problem(seq, "column_mismatch", "row kid differs from body kid")
-                if linked != entry.prev_hash:
-                    problem(seq, "column_mismatch", "row prev_hash differs from body prev_hash")
-                body_site = doc.get("site")
-                if site is None:
-                    site = body_site
-                elif body_site != site:
-                    problem(seq, "wrong_site", f"entry of site {body_site!r} in ledger of {site!r}")
-                for name, value in entry.columns.items():
-                    body_value = doc.get(name, _MISSING)
-                    if body_value != value and not _same_value(body_value, value):
-                        problem(seq, "column_mismatch", f"column {name!r} differs from the body")
-            if check_signatures:
-                _check_entry_signature(entry, body, lookup, problem)
+            if computed != entry.entry_hash:
+                self.problem(
+                    seq, "entry_hash_mismatch", "body does not hash to the stored entry_hash"
+                )
+            linked = self._check_body(entry, body)
+        if not self.after_gap and linked != self.link_stored and linked != self.link_computed:
+            self.problem(
+                seq, "broken_link", f"prev_hash does not match the entry hash of seq {seq - 1}"
+            )
+        self.after_gap = False
+        self.link_stored, self.link_computed = entry.entry_hash, computed
+        self.tree.append_leaf_hash(_sha256(b"\x00" + digest).digest())
+        self.last_seq = seq
+        self.expected_seq = seq + 1
+        if self.next_checkpoint < len(self.pending):
+            self.settle_checkpoints()
 
-        if not after_gap and linked != link_stored and linked != link_computed:
-            problem(seq, "broken_link", f"prev_hash does not match the entry hash of seq {seq - 1}")
-        after_gap = False
-        link_stored, link_computed = stored_hash, computed
-        acc.append_leaf_hash(_sha256(b"\x00" + digest).digest())
-        last_seq = seq
-        expected_seq = seq + 1
-        settle_checkpoints()
+    def _in_sequence(self, seq: int) -> bool:
+        """Whether the row takes its turn (a repeated or earlier seq is reported and skipped);
+        a gap before it is reported."""
+        expected = self.expected_seq
+        if seq < expected:
+            code = "duplicate_seq" if seq == self.last_seq else "out_of_order"
+            self.problem(seq, code, f"seq {seq} comes again after seq {self.last_seq}")
+            return False
+        if seq > expected:
+            gap = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+            self.problem(expected, "missing_seq", f"seq {gap} missing before seq {seq}")
+            self.after_gap = True
+        return True
 
-    # Valid checkpoints beyond the end prove rows were removed from the tail.
-    for cp in pending[next_cp:]:
-        checkpoints_checked += 1
-        if verify_checkpoint(cp, lookup):
-            findings.add(
-                last_seq + 1,
-                "truncated",
-                f"checkpoint covers {cp.tree_size} entries, the ledger holds {acc.size}",
+    def _check_redacted(self, entry: StoredEntry) -> tuple[str, bytes]:
+        """A row without a body: its stored hash stands in for the chain and the tree."""
+        seq, stored_hash = entry.seq, entry.entry_hash
+        well_formed = type(stored_hash) is str and _HEX64.fullmatch(stored_hash) is not None
+        if not entry.redacted:
+            self.problem(seq, "missing_body", "row has no body but is not marked redacted")
+        elif not well_formed:
+            self.problem(seq, "bad_entry_hash", "redacted row has no valid entry_hash")
+        else:
+            self.redacted_seqs.append(seq)
+        return entry.prev_hash, bytes.fromhex(stored_hash) if well_formed else bytes(32)
+
+    def _check_body(self, entry: StoredEntry, body: bytes) -> str | None:
+        """The body's fields against the row's own columns and its denormalised copies, then
+        its receipt signature; returns the ``prev_hash`` the body links to."""
+        seq = entry.seq
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if type(doc) is dict:
+            linked = doc.get("prev_hash")
+            if (
+                doc.get("v") != FORMAT_VERSION
+                or doc.get("seq") != seq
+                or doc.get("id") != str(entry.id)
+                or doc.get("kid") != entry.kid
+                or linked != entry.prev_hash
+            ):
+                self._report_row_mismatch(entry, doc)
+            site = doc.get("site")
+            if site != self.site:
+                if self.site is None:
+                    self.site = site
+                else:
+                    self.problem(
+                        seq, "wrong_site", f"entry of site {site!r} in ledger of {self.site!r}"
+                    )
+            for name, value in entry.columns.items():
+                body_value = doc.get(name, _MISSING)
+                if body_value != value and not _same_value(body_value, value):
+                    self.problem(seq, "column_mismatch", f"column {name!r} differs from the body")
+        else:
+            self.problem(seq, "body_unreadable", "body is not a JSON object")
+            linked = entry.prev_hash
+        if self.check_signatures:
+            _check_entry_signature(entry, body, self.lookup, self.problem)
+        return linked
+
+    def _report_row_mismatch(self, entry: StoredEntry, doc: dict) -> None:
+        """Which of the row's own fields (format, seq, id, kid, prev_hash) the body contradicts."""
+        seq, problem = entry.seq, self.problem
+        if doc.get("v") != FORMAT_VERSION:
+            problem(seq, "unknown_version", f"body format v={doc.get('v')!r}")
+        if doc.get("seq") != seq:
+            problem(seq, "column_mismatch", f"row seq {seq}, body seq {doc.get('seq')!r}")
+        if doc.get("id") != str(entry.id):
+            problem(seq, "column_mismatch", "row id differs from body id")
+        if doc.get("kid") != entry.kid:
+            problem(seq, "column_mismatch", "row kid differs from body kid")
+        if doc.get("prev_hash") != entry.prev_hash:
+            problem(seq, "column_mismatch", "row prev_hash differs from body prev_hash")
+
+    def settle_checkpoints(self) -> None:
+        """Compare every checkpoint whose tree size the stream has just reached."""
+        pending, size = self.pending, self.tree.size
+        while (
+            self.next_checkpoint < len(pending) and pending[self.next_checkpoint].tree_size == size
+        ):
+            self._settle(pending[self.next_checkpoint])
+            self.next_checkpoint += 1
+
+    def _settle(self, cp: Checkpoint) -> None:
+        self.checkpoints_checked += 1
+        blame = self.first_problem_after_good or self.last_good_size + 1
+        if cp.site != self.site and self.site is not None:
+            self.findings.add(blame, "checkpoint_wrong_site", f"checkpoint is for site {cp.site!r}")
+        elif not verify_checkpoint(cp, self.lookup):
+            self.findings.add(blame, "checkpoint_bad_signature", _bad_signature(cp))
+        elif self.tree.root().hex() != cp.root_hash:
+            self.findings.add(
+                blame,
+                "checkpoint_mismatch",
+                f"Merkle root of entries 1..{cp.tree_size} differs from the signed "
+                f"checkpoint of {cp.timestamp}: entries after seq {self.last_good_size} "
+                "were changed",
             )
         else:
-            findings.add(
-                first_problem_after_good or last_good_size + 1,
-                "checkpoint_bad_signature",
-                f"checkpoint at tree size {cp.tree_size} has no valid signature (kid {cp.kid})",
-            )
+            self.last_good_size = cp.tree_size
+            self.first_problem_after_good = None
 
-    return VerificationReport(
-        ok=findings.count == 0,
-        checked=checked,
-        first_bad_seq=findings.first_seq,
-        problems=findings.items,
-        problem_count=findings.count,
-        redacted_seqs=redacted_seqs,
-        checkpoints_checked=checkpoints_checked,
-        tree_size=acc.size,
-        root_hash=acc.root().hex(),
-    )
+    def check_checkpoints_past_the_end(self) -> None:
+        """Valid checkpoints beyond the end prove rows were removed from the tail."""
+        for cp in self.pending[self.next_checkpoint :]:
+            self.checkpoints_checked += 1
+            if verify_checkpoint(cp, self.lookup):
+                self.findings.add(
+                    self.last_seq + 1,
+                    "truncated",
+                    f"checkpoint covers {cp.tree_size} entries, the ledger holds {self.tree.size}",
+                )
+            else:
+                blame = self.first_problem_after_good or self.last_good_size + 1
+                self.findings.add(blame, "checkpoint_bad_signature", _bad_signature(cp))
+
+    def report(self) -> VerificationReport:
+        findings = self.findings
+        return VerificationReport(
+            ok=findings.count == 0,
+            checked=self.checked,
+            first_bad_seq=findings.first_seq,
+            problems=findings.items,
+            problem_count=findings.count,
+            redacted_seqs=self.redacted_seqs,
+            checkpoints_checked=self.checkpoints_checked,
+            tree_size=self.tree.size,
+            root_hash=self.tree.root().hex(),
+        )
+
+
+def _bad_signature(cp: Checkpoint) -> str:
+    return f"checkpoint at tree size {cp.tree_size} has no valid signature (kid {cp.kid})"
 
 
 def _check_entry_signature(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 
-from ..demo import DEMO_SITE
+from ..demo.seed import DEMO_SITE
 
 bp = Blueprint(
     "demo",

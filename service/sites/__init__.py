@@ -1,1 +1,18 @@
 """Sites: the websites whose visitors give consent, with their categories and settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The sites API, and CORS for every public view of a site (:mod:`.cors`)."""
+    from ..extensions import api
+    from . import cors, models  # noqa: F401  (models: tables for metadata and Alembic)
+    from .views import blp
+
+    api.register_blueprint(blp)
+    cors.init_app(app)

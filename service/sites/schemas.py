@@ -14,6 +14,7 @@ from marshmallow import (
 )
 
 from ..jurisdictions.regions import MODES, valid_match
+from ..ledger.vocabulary import POLICY_KINDS
 from ..timeutil import UtcDateTime
 from .models import FIRST_LAYER_BUTTONS
 
@@ -198,7 +199,7 @@ class SiteSettingsSchema(Schema):
     retention_days = fields.Integer(load_default=365 * 3, validate=validate.Range(1, 36500))
     consent_mode = fields.Nested(ConsentModeSchema)
     policy_urls = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(["privacy", "terms", "cookies"])),
+        keys=fields.String(validate=validate.OneOf(POLICY_KINDS)),
         values=fields.Url(schemes={"https", "http"}),
     )
     theme = fields.Nested(ThemeSchema)

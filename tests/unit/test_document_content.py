@@ -6,8 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from service.documents.content import content_sha256, normalise_text, render_markdown
+from service.documents.content import render_markdown
 from service.documents.diff import blocks, diff_blocks
+from service.documents.digest import content_sha256, normalise_text
 from service.documents.locales import direction, is_valid_locale, match_locale
 
 XSS_PAYLOADS = [

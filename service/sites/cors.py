@@ -11,10 +11,10 @@ import contextlib
 
 from flask import Flask, Response, current_app, g, request
 
-from .errors import DATABASE_UNAVAILABLE
-from .extensions import db
-from .sites.models import Site
-from .sites.service import origin_allowed
+from ..errors import DATABASE_UNAVAILABLE
+from ..extensions import db
+from .models import Site
+from .service import origin_allowed
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-None-Match"
 EXPOSED_HEADERS = "ETag, Retry-After"
@@ -24,10 +24,6 @@ def public(view):
     """Mark a view as callable from a site's pages (CORS for the site's allowed origins)."""
     view.public_cors = True
     return view
-
-
-def request_origin_allowed(site: Site) -> bool:
-    return origin_allowed(site, request.headers.get("Origin"))
 
 
 def add_cors_headers(response: Response) -> Response:

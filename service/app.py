@@ -1,0 +1,64 @@
+"""The app factory: configuration, extensions, the error envelope, then each feature."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import instance_path, load_config
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Each feature package wires itself in with ``init_app(app)``: its models, blueprints, CLI
+# commands and request hooks. The order is the OpenAPI document's, and the fast paths' (the
+# consent POST's wraps the banner's, so it sees a request first).
+FEATURES = (
+    "service.sites",
+    "service.documents",
+    "service.consents",
+    "service.audit",
+    "service.jurisdictions",
+    "service.auth",
+    "service.pages",
+    "service.demo",
+    "service.scanner",
+    "service.verify",
+    "service.activity",
+    "service.console",
+)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, error handlers, CORS, then every feature."""
+    folder = (config or {}).get("INSTANCE_PATH") or instance_path()
+    app = Flask("service", instance_path=folder, instance_relative_config=True)
+    load_config(app, config)
+
+    from . import database, errors, signing
+    from .extensions import api, db, limiter, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    errors.init_app(app)  # after api.init_app: our envelope replaces flask-smorest's
+    signing.init_app(app)
+    register_api_docs(app)
+    for feature in FEATURES:
+        importlib.import_module(feature).init_app(app)
+    return app
+
+
+def register_api_docs(app: Flask) -> None:
+    """Swagger UI over the OpenAPI document at ``/api/docs``."""
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    app.register_blueprint(
+        get_swaggerui_blueprint("/api/docs", "/api/openapi.json", config={"app_name": "Consentry"}),
+        url_prefix="/api/docs",
+    )
