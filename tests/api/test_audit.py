@@ -14,7 +14,8 @@ from sqlalchemy import text
 from service.consents.models import ConsentRecord
 from service.extensions import db
 from service.timeutil import utcnow
-from tests.audit_helpers import BASE, SITE, accept, recording_site, reject
+from tests.helpers.audit import BASE, SITE, accept, recording_site, reject
+from tests.helpers.storage import backdate
 
 
 @pytest.fixture
@@ -225,37 +226,13 @@ def test_export_of_a_range_is_a_contiguous_segment(client, admin, record, app):
         record(subject=f"s_visitor_{n:04d}")
     # Move seq 1 and 2 a day back (triggers refuse an UPDATE: go around them as a migration would).
     day_before = utcnow() - timedelta(days=1)
-    _backdate(app, [1, 2], day_before)
+    backdate(app, [1, 2], day_before)
     response = client.get(
         f"{BASE}/export", query_string={"from": utcnow().date().isoformat()}, headers=admin
     )
     lines = ndjson(response)
     assert lines[0]["first_seq"] == 3 and lines[0]["last_seq"] == 4
     assert [line["seq"] for line in lines[1:-1]] == [3, 4]
-
-
-def _backdate(app, seqs, moment) -> None:
-    """Move records back in time around the append-only triggers, in one transaction on one
-    connection (as a data migration would)."""
-    from sqlalchemy import update
-
-    from tests.api.test_ledger import ledger_migration
-
-    db.session.commit()
-    postgres = db.engine.dialect.name == "postgresql"
-    with db.engine.begin() as connection:
-        if postgres:
-            connection.execute(text("ALTER TABLE consent_records DISABLE TRIGGER USER"))
-        else:
-            connection.execute(text("DROP TRIGGER consent_records_append_only_update"))
-        connection.execute(
-            update(ConsentRecord).where(ConsentRecord.seq.in_(seqs)).values(recorded_at=moment)
-        )
-        if postgres:
-            connection.execute(text("ALTER TABLE consent_records ENABLE TRIGGER USER"))
-        else:
-            connection.execute(text(ledger_migration().SQLITE_TRIGGERS[1]))
-    db.session.expire_all()
 
 
 @pytest.mark.parametrize(
@@ -380,7 +357,7 @@ def test_redaction_cannot_change_what_was_agreed(app, record):
 def test_retention_redacts_only_records_past_the_site_retention(app, client, admin, record, runner):
     for n in range(3):
         record(subject=f"s_visitor_{n:04d}")
-    _backdate(app, [1, 2], utcnow() - timedelta(days=400))
+    backdate(app, [1, 2], utcnow() - timedelta(days=400))
     client.patch(f"{BASE}", json={"retention_days": 365}, headers=admin)
     dry = runner.invoke(args=["retention", "apply", "--dry-run"])
     assert dry.exit_code == 0 and "would redact 2 records" in dry.output

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from service.audit.offline import verify_bundle, verify_export, verify_file
-from tests.audit_helpers import BASE, SITE, accept, recording_site, reject
+from tests.helpers.audit import BASE, SITE, accept, recording_site, reject
+from tests.helpers.isolation import WEB_STACK, run_without
 
 
 @pytest.fixture
@@ -210,9 +211,9 @@ def test_range_export_verifies_as_a_chain_segment(app, client, admin, bundle, tm
     from datetime import timedelta
 
     from service.timeutil import utcnow
-    from tests.api.test_audit import _backdate
+    from tests.helpers.storage import backdate
 
-    _backdate(app, [1, 2], utcnow() - timedelta(days=2))
+    backdate(app, [1, 2], utcnow() - timedelta(days=2))
     lines = export_lines(client, admin, **{"from": utcnow().date().isoformat()})
     assert json.loads(lines[0])["first_seq"] == 3
     path = tmp_path / "segment.ndjson"
@@ -248,3 +249,27 @@ def test_offline_verifier_runs_as_a_plain_script(bundle, tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("bundle: OK")
+
+
+VERIFY_FILES = """
+import sys
+from service.audit.offline import main
+
+codes = [main([path]) for path in sys.argv[1:]]
+loaded = [name for name in ("flask", "sqlalchemy", "nh3", "markdown_it") if name in sys.modules]
+print("codes:", codes, "loaded:", loaded)
+"""
+
+
+def test_offline_verifier_runs_without_the_web_stack(client, admin, bundle, tmp_path):
+    """A bundle and an export verify (and a tampered bundle fails) in a process where Flask,
+    SQLAlchemy, nh3 and markdown-it cannot be imported."""
+    good, export, bad = tmp_path / "bundle.json", tmp_path / "export.ndjson", tmp_path / "bad.json"
+    good.write_text(json.dumps(bundle))
+    export.write_text("\n".join(export_lines(client, admin)) + "\n")
+    tampered = copy.deepcopy(bundle)
+    TAMPERS["document text"][0](tampered)  # the check that needs the documents' digest
+    bad.write_text(json.dumps(tampered))
+    done = run_without(WEB_STACK, VERIFY_FILES, str(good), str(export), str(bad))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "codes: [0, 0, 1] loaded: []"

@@ -5,7 +5,7 @@ import pytest
 from service.auth.models import ApiKey
 from service.auth.service import hash_key
 from service.extensions import db
-from tests.conftest import site_payload
+from tests.helpers.sites import site_payload
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from service import create_app
 from service.extensions import db
 from service.timeutil import isoformat, utcnow
-from tests.documents_helpers import clock, draft, draft_and_publish, publish
+from tests.helpers.documents import clock, draft, draft_and_publish, publish
 
 __all__ = ["clock"]
 

@@ -29,7 +29,7 @@ def test_bulk_append_makes_a_ledger_that_verifies_with_signatures(app, client, a
     assert report.ok, report.problems
     assert report.checked == 25 and report.checkpoints_checked == 2  # historical: by count
     # The HTTP path continues the same chain.
-    from tests.api.test_consents import ORIGIN, event
+    from tests.helpers.consents import ORIGIN, event
 
     response = client.post(
         "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}

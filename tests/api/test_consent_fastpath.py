@@ -10,8 +10,9 @@ import pytest
 
 from service import create_app
 from service.extensions import db
-from tests.api.test_consents import ORIGIN, event
-from tests.conftest import rate_limited_app, site_payload
+from tests.helpers.apps import rate_limited_app
+from tests.helpers.consents import ORIGIN, event
+from tests.helpers.sites import site_payload
 
 URL = "/api/v1/sites/news-example/consents"
 
@@ -99,7 +100,7 @@ def test_unknown_site_is_a_404_from_flask(client, flask_calls):
 
 
 def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
-    with rate_limited_app(tmp_path, "memory://") as (app, client, admin):
+    with rate_limited_app(backend, tmp_path, "memory://") as (app, client, admin):
         assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
         calls = FlaskCalls(app)
         origin = {"Origin": ORIGIN}
@@ -118,7 +119,7 @@ def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
 
 def test_an_unreachable_rate_limit_store_does_not_cost_a_consent(backend, tmp_path, caplog):
     """Fail open: the limit protects the service; the consent is what it must keep."""
-    with rate_limited_app(tmp_path, "redis://127.0.0.1:1/0") as (_app, client, admin):
+    with rate_limited_app(backend, tmp_path, "redis://127.0.0.1:1/0") as (_app, client, admin):
         assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
         answer = client.post(URL, json=event(), headers={"Origin": ORIGIN})
         assert answer.status_code == 201

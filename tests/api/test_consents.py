@@ -9,24 +9,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-ORIGIN = "https://news.example.com"
-
-
-def event(**overrides) -> dict:
-    body = {
-        "subject": "s_visitor_0001",
-        "client_event_id": str(uuid.uuid4()),
-        "action": "custom",
-        "choices": {"necessary": True, "analytics": True, "marketing": False},
-        "documents": {},
-        "revision": "r" * 64,
-        "method": "preferences",
-        "gpc": False,
-        "locale": "en",
-        "page": "https://news.example.com/article/1?email=a@b.c#top",
-    }
-    body.update(overrides)
-    return body
+from tests.helpers.consents import ORIGIN, event, publish
 
 
 @pytest.fixture
@@ -273,15 +256,6 @@ def test_no_raw_ip_address_is_stored(app, post):
     record = db.session.execute(db.select(ConsentRecord)).scalar_one()
     stored = repr({c.name: getattr(record, c.name) for c in ConsentRecord.__table__.columns})
     assert "203.0.113.77" not in stored
-
-
-def publish(kind: str, body: str, material: bool = True) -> dict:
-    from service.documents.service import publish_text
-
-    state, _created = publish_text(
-        "news-example", kind, {"en": {"title": kind.title(), "body": body}}, material=material
-    )
-    return {"version": state.document.version, "sha256": state.document.content_sha256}
 
 
 def test_stale_documents_are_409_with_the_current_versions(app, post, client, admin):

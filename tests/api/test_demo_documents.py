@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from service.demo import seed_demo
+from service.demo.seed import seed_demo
 
 
 def test_demo_site_has_its_policies_published_once(app, client):

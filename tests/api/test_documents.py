@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from service.extensions import db
 from service.timeutil import isoformat, utcnow
-from tests.documents_helpers import VERSIONS, clock, draft, draft_and_publish, publish, texts
+from tests.helpers.documents import VERSIONS, clock, draft, draft_and_publish, publish, texts
 
 __all__ = ["clock"]  # the fixture, imported for the tests below
 

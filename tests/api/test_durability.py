@@ -12,7 +12,7 @@ from service.consents.service import verify_site_ledger
 from service.consents.store import FLUSH_WAL, RELEASE_AT_COMMIT
 from service.database import DurabilityError, durability_problems, durability_settings
 from service.extensions import db
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 
 def postgres_options(options: str) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.apps import app_on
+
 
 def assert_envelope(response, status: int, code: str) -> dict:
     assert response.status_code == status
@@ -58,19 +60,10 @@ def test_oversized_body_is_413(client, admin):
 
 
 def test_body_limit_is_configurable(backend, tmp_path):
-    from service import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "MAX_CONTENT_LENGTH": 100,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        }
-    )
-    response = app.test_client().post(
-        "/api/v1/sites", data="{" + " " * 200 + "}", content_type="application/json"
-    )
+    with app_on(backend, tmp_path, MAX_CONTENT_LENGTH=100) as app:
+        response = app.test_client().post(
+            "/api/v1/sites", data="{" + " " * 200 + "}", content_type="application/json"
+        )
     assert_envelope(response, 413, "payload_too_large")
 
 

@@ -9,8 +9,7 @@ import threading
 from service.consents import service
 from service.consents.group import REPLAY, GroupCommit, Pending
 from service.extensions import db
-from tests.api.test_consents import ORIGIN, event, publish
-from tests.api.test_ledger import verify
+from tests.helpers.consents import ORIGIN, event, publish, verify
 
 
 def pending_for(site, documents: dict, **overrides) -> Pending:

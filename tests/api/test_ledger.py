@@ -18,7 +18,8 @@ from service.consents.models import ConsentRecord
 from service.crypto.keys import b64url_encode, generate_signing_key
 from service.extensions import db
 from service.ledger.merkle import verify_inclusion
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event, verify
+from tests.helpers.storage import ledger_migration
 
 
 @pytest.fixture
@@ -35,12 +36,6 @@ def record(client, make_site):
         return response.get_json()
 
     return send
-
-
-def verify(client, admin) -> dict:
-    response = client.get("/api/v1/sites/news-example/ledger/verify", headers=admin)
-    assert response.status_code == 200
-    return response.get_json()
 
 
 # Receipts ---------------------------------------------------------------------------------------
@@ -184,19 +179,6 @@ def test_database_refuses_update_and_delete_of_entries(app, record):
             db.session.execute(text(statement))
         db.session.rollback()
     assert db.session.execute(text("SELECT count(*) FROM consent_records")).scalar_one() == 1
-
-
-def ledger_migration():
-    import importlib.util
-    from pathlib import Path
-
-    import service
-
-    path = Path(service.__file__).parent / "migrations/versions/0004_audit.py"  # latest triggers
-    spec = importlib.util.spec_from_file_location("ledger_migration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -368,7 +350,7 @@ def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_sit
             [
                 sys.executable,
                 "-m",
-                "tests.api.ledger_writer",
+                "tests.helpers.ledger_writer",
                 app.config["SQLALCHEMY_DATABASE_URI"],
                 app.instance_path,
                 str(n),
@@ -398,7 +380,8 @@ def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_sit
 def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
     import os
 
-    from tests.conftest import rate_limited_app, site_payload
+    from tests.helpers.apps import rate_limited_app
+    from tests.helpers.sites import site_payload
 
     if storage == "redis":
         url = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -414,7 +397,7 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
         storage_uri = url
     else:
         storage_uri = "memory://"
-    with rate_limited_app(tmp_path, storage_uri) as (_app, client, headers):
+    with rate_limited_app(backend, tmp_path, storage_uri) as (_app, client, headers):
         assert client.post("/api/v1/sites", json=site_payload(), headers=headers).status_code == 201
         assert (
             client.post(

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from service.consents.models import ConsentRecord
 from service.consents.store import RECORD_COLUMNS, EventRecordedBefore, ledger_transaction
 from service.extensions import db
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.documents_helpers import draft, draft_and_publish, publish
+from tests.helpers.documents import draft, draft_and_publish, publish
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import site_payload
+from tests.helpers.sites import site_payload
 
 
 def test_create_site_applies_defaults_and_normalises_origins(client, admin):

@@ -9,9 +9,9 @@ import pytest
 
 from service.auth.service import SCOPES
 from service.scanner.service import store_report
-from tests.api.test_consents import ORIGIN, event
-from tests.api.test_scans import scan_report
-from tests.documents_helpers import draft_and_publish
+from tests.helpers.consents import ORIGIN, event
+from tests.helpers.documents import draft_and_publish
+from tests.helpers.scans import scan_report
 
 # Called by the widget or by anyone; each checks what it serves (see DESIGN.md section 3).
 PUBLIC = {

@@ -8,7 +8,7 @@ from service.console import stats
 from service.console.stats import DailyStats
 from service.extensions import db
 from service.timeutil import utcnow
-from tests.audit_helpers import SITE, accept, recording_site, reject
+from tests.helpers.audit import SITE, accept, recording_site, reject
 
 
 def record_some(client, admin, make_site):

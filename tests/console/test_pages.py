@@ -13,7 +13,7 @@ from service.activity.service import query_activity
 from service.auth.models import ApiKey
 from service.console import users
 from service.extensions import db
-from tests.audit_helpers import SITE, accept, recording_site
+from tests.helpers.audit import SITE, accept, recording_site
 
 from .conftest import post_form
 

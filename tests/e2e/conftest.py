@@ -32,10 +32,10 @@ from werkzeug.wrappers import Request, Response
 from service import create_app
 from service.consents.models import ConsentRecord
 from service.consents.service import current_document_refs
-from service.demo import DEMO_SITE, seed_demo
+from service.demo.seed import DEMO_SITE, seed_demo
 from service.extensions import db
 from service.timeutil import utcnow
-from tests.browser import CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from service.console import users
 from service.demo import DEMO_SITE
-from tests.api.test_consents import event
+from tests.helpers.consents import event
 
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "e2e console password"

@@ -12,7 +12,7 @@ import pytest
 
 from service.audit.offline import format_report, verify_text
 from service.auth import service as auth_service
-from tests.verify_samples import SUBJECT, Case, Samples, make_samples
+from tests.helpers.verify_samples import SUBJECT, Case, Samples, make_samples
 
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 

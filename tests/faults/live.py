@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.helpers.apps import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -84,7 +84,7 @@ def prepare(database_url: str, instance: Path, base_url: str) -> str:
 
     from service import create_app
     from service.auth.service import create_api_key
-    from service.demo import seed_demo
+    from service.demo.seed import seed_demo
     from service.extensions import db
 
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})

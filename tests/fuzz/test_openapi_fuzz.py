@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 EXAMPLES = int(os.environ.get("CONSENTRY_FUZZ_EXAMPLES", "15"))
 SITES = ("site-a", "site-b")
@@ -27,7 +27,7 @@ def fuzz_setup(app, client, admin):
     """Two sites, each with a published policy and a few consent records, and a key per site."""
     from service.auth.service import SCOPES, create_api_key
     from service.documents.service import publish_text
-    from tests.conftest import site_payload
+    from tests.helpers.sites import site_payload
 
     keys = {}
     for site in SITES:

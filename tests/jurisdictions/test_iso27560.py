@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from service.jurisdictions import iso27560
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 SCHEMA_FILE = (
     Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from service.extensions import db
 from service.jurisdictions.cookies import load_database
 from service.jurisdictions.linter import RULES, SiteFacts, contrast_ratio, lint
 from service.sites.models import Site
-from tests.documents_helpers import draft_and_publish
+from tests.helpers.documents import draft_and_publish
 
 SITE = "/api/v1/sites/news-example"
 WARNINGS = "Consentry-Compliance-Warnings"

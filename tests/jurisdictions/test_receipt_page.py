@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 BASE = "/api/v1/sites/news-example"
 CONTROLLER = {"name": "The Daily Example Ltd", "email": "privacy@news.example.com",

@@ -21,7 +21,7 @@ from service.ledger.chain import (
     parse_timestamp,
     user_ref,
 )
-from tests.unit.ledger_helpers import entry_fields
+from tests.helpers.ledger import entry_fields
 
 KEY = generate_signing_key()
 

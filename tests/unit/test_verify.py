@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from service.ledger.chain import build_entry_body
 from service.ledger.merkle import merkle_root
 from service.ledger.verify import StoredEntry, verify_ledger
-from tests.unit.ledger_helpers import SITE, append, make_ledger, rechain_from, stored_entry
+from tests.helpers.ledger import SITE, append, make_ledger, rechain_from, stored_entry
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from service.audit.offline import main
-from tests.audit_helpers import recording_site
-from tests.verify_samples import make_samples
+from tests.helpers.audit import recording_site
+from tests.helpers.verify_samples import make_samples
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from service.audit.offline import format_report, verify_text
-from tests.audit_helpers import recording_site
-from tests.verify_samples import Case, make_samples
+from tests.helpers.audit import recording_site
+from tests.helpers.verify_samples import Case, make_samples
 
 HARNESS = Path(__file__).with_name("run_verifier.mjs")
 NODE = shutil.which("node")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.test_consents import ORIGIN, event
-from tests.documents_helpers import draft_and_publish
+from tests.helpers.consents import ORIGIN, event
+from tests.helpers.documents import draft_and_publish
 
 SITE = "news-example"
 BASE = f"/api/v1/sites/{SITE}"

@@ -1,4 +1,4 @@
-"""A separate writer process for the concurrency tests: ``python -m tests.api.ledger_writer
+"""A separate writer process for the concurrency tests: ``python -m tests.helpers.ledger_writer
 DATABASE_URL INSTANCE_PATH WRITER_ID COUNT SHARED_EVENT_JSON`` posts COUNT events of its own plus
 one shared duplicate, then prints how many answers were 201."""
 
@@ -8,7 +8,7 @@ import json
 import sys
 
 from service import create_app
-from tests.api.test_consents import ORIGIN, event
+from tests.helpers.consents import ORIGIN, event
 
 
 def main() -> None:
