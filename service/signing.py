@@ -88,8 +88,8 @@ def keyring() -> KeyRing:
 class SubjectTokenSerializer(URLSafeTimedSerializer):
     """itsdangerous' URL-safe timed serializer without its attempt to compress the payload.
 
-    zlib sets up its state on every call: the attempt cost 48 us of every consent POST
-    (measured), to save a few bytes at best. The payload of a widget's subject token (some 60
+    zlib sets up its state on every call, a cost on every consent POST (docs/performance.md) to
+    save a few bytes at best. The payload of a widget's subject token (some 60
     bytes of JSON) does not compress, so those tokens are byte-identical; a long subject gives a
     slightly longer token than before. Tokens load exactly as before, compressed or not.
     """

@@ -78,11 +78,11 @@ _can_flush_wal: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary
 
 # PostgreSQL: the append's statements that read a row by its primary key or insert one, prepared
 # on the server once per connection (``PREPARED_STATEMENTS``): parsing and planning them was most
-# of their server time (measured: docs/performance.md). They read ``sites`` and ``ledger_heads``
-# (a row per site); a generic plan made while such a table had a few rows (a scan of them) is
-# replaced when autovacuum next analyzes it, which the table's own inserts and updates bring. Not
-# ``earlier``: a generic plan of it made while consent_records was small scans the table (tried:
-# 100,000 rows per lookup) until the next ANALYZE.
+# of their server time (docs/performance.md). They read ``sites`` and ``ledger_heads`` (a row per
+# site); a generic plan made while such a table had a few rows (a scan of them) is replaced when
+# autovacuum next analyzes it, which the table's own inserts and updates bring. Not ``earlier``:
+# a generic plan of it made while consent_records was small scans the table until the next
+# ANALYZE.
 PREPARED_AS = {
     "lock": "consentry_lock",
     "config_version": CONFIG_VERSION_PREPARED_AS,  # the banner's probe prepares it too
@@ -133,8 +133,8 @@ class Statements:
     """The append's statements, compiled for one dialect."""
 
     def __init__(self, dialect: Dialect, prepare: bool = False) -> None:
-        # Three plain lookups plan faster on PostgreSQL than one join with a subquery (measured:
-        # 120 against 150 us a batch); they go in one round trip all the same.
+        # Three plain lookups plan faster on PostgreSQL than one join with a subquery; they go
+        # in one round trip all the same.
         lock = (
             select(*(HEADS.c[name] for name in HEAD_FIELDS))
             .where(HEADS.c.site_id == bindparam("site_id"))
