@@ -62,7 +62,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def measure_queries(client, headers, subjects: int, samples: int) -> tuple[float, float]:
-    from service.audit.service import query_records
+    from service.audit.query import query_records
 
     rng = random.Random(7)
     picks = [f"s_bench_{rng.randrange(subjects):010d}" for _ in range(samples)]

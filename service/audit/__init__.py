@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """The audit API and ``consentry export``, ``verify-bundle`` and ``retention``."""
     from ..extensions import api
+    from . import models  # noqa: F401  (the erasure log's table, for metadata and Alembic)
     from .cli import export_command, retention_cli, verify_bundle_command
     from .views import blp
 

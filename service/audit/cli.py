@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..commands import FeatureCommand, FeatureGroup
-from . import offline, service
+from . import erasure, export, offline
 from .schemas import ExportQuerySchema
 
 
@@ -35,7 +35,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, da
 def export_command(site: str, fmt: str, out: Path, start: str | None, end: str | None) -> None:
     """Write SITE's ledger (or a time range) to OUT, streamed; a progress bar on a terminal."""
     begin, finish = parse_range(start, end)
-    plan = service.plan_export(site, begin, finish)
+    plan = export.plan_export(site, begin, finish)
     total = max(plan.last_seq - plan.first_seq + 1, 0)
     if fmt == "iso27560":
         from flask import current_app
@@ -45,7 +45,7 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
         # Notices and the receipt page are named under CONSENTRY_PUBLIC_URL (relative without).
         chunks = export_iso27560(plan, (current_app.config.get("PUBLIC_URL") or "").rstrip("/"))
     else:
-        chunks = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
+        chunks = export.export_ndjson(plan) if fmt == "ndjson" else export.export_csv(plan)
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         click.progressbar(
@@ -93,7 +93,7 @@ def retention_cli() -> None:
 @with_appcontext
 def retention_apply_command(site: str | None, dry_run: bool) -> None:
     """Redact (body and subject cleared, hashes kept) every record past its site's retention."""
-    results = service.apply_retention(site, dry_run=dry_run)
+    results = erasure.apply_retention(site, dry_run=dry_run)
     verb = "would redact" if dry_run else "redacted"
     for result in results:
         click.echo(

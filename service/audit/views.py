@@ -12,7 +12,11 @@ from ..documents.views import base_url
 from ..jurisdictions.records import export_iso27560
 from ..sites.cors import public
 from ..timeutil import utcnow
-from . import service
+from . import bundle as bundles
+from . import erasure as erasures
+from . import export as exports
+from . import query as queries
+from . import stats as statistics
 from .schemas import (
     ErasureSchema,
     ExportQuerySchema,
@@ -48,7 +52,7 @@ DEFAULT_STATS_DAYS = 30
 @blp.response(200, RecordPageSchema)
 def list_records(query, site):
     """Records of the site, filtered, in seq order, one page at a time (keyset cursor)."""
-    return service.query_records(site, **query)
+    return queries.query_records(site, **query)
 
 
 @blp.route("/<site>/consents/<record_id>", methods=["GET"])
@@ -56,7 +60,7 @@ def list_records(query, site):
 @blp.response(200, RecordDetailSchema)
 def get_record(site, record_id):
     """One record, its receipt, and its verification status."""
-    return service.record_detail(site, record_id)
+    return queries.record_detail(site, record_id)
 
 
 @blp.route("/<site>/export", methods=["GET"])
@@ -65,12 +69,12 @@ def get_record(site, record_id):
 @blp.response(200, content_type="application/x-ndjson")
 def export(query, site):
     """Stream the ledger (or a time range of it) as NDJSON or CSV, with what a verifier needs."""
-    plan = service.plan_export(site, query["start"], query["end"])
+    plan = exports.plan_export(site, query["start"], query["end"])
     fmt = query["format"]
     if fmt == "iso27560":
         lines = export_iso27560(plan, base_url())
     else:
-        lines = service.export_ndjson(plan) if fmt == "ndjson" else service.export_csv(plan)
+        lines = exports.export_ndjson(plan) if fmt == "ndjson" else exports.export_csv(plan)
     response = Response(stream_with_context(lines), mimetype=MEDIA_TYPES[fmt])
     name = f"{site}-ledger-{plan.first_seq}-{plan.last_seq}.{EXTENSIONS.get(fmt, fmt)}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -84,7 +88,7 @@ def export(query, site):
 @blp.alt_response(200, content_type="text/html", success=True)
 def proof_bundle(query, site, subject):
     """Proof bundle of a subject's consent history (JSON; printable HTML with ?format=html)."""
-    bundle = service.proof_bundle(site, subject)
+    bundle = bundles.proof_bundle(site, subject)
     wants_html = query["format"] == "html" or (
         query["format"] is None
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
@@ -99,7 +103,7 @@ def proof_bundle(query, site, subject):
 @blp.response(200, ErasureSchema)
 def erase_subject(site, subject):
     """Redact the subject's personal fields in every record; the ledger still verifies."""
-    return service.erase_subject(site, subject)
+    return erasures.erase_subject(site, subject)
 
 
 @blp.route("/<site>/stats", methods=["GET"])
@@ -110,7 +114,7 @@ def stats(query, site):
     """Counts and rates per UTC day and per document version (default: the last 30 days)."""
     last = query["last_day"] or utcnow().date()
     first = query["first_day"] or last - timedelta(days=DEFAULT_STATS_DAYS - 1)
-    return service.consent_stats(site, first, last)
+    return statistics.consent_stats(site, first, last)
 
 
 @blp.route("/<site>/subjects/me/consents", methods=["GET"])
@@ -120,4 +124,4 @@ def stats(query, site):
 def my_consents(site):
     """The visitor's own history, with the ``subject_token`` of a receipt as bearer token."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return service.subject_history(site, token.strip() if scheme.lower() == "bearer" else None)
+    return queries.subject_history(site, token.strip() if scheme.lower() == "bearer" else None)

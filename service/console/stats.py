@@ -18,14 +18,13 @@ from sqlalchemy import Date, Integer, case, cast, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit.service import DOCUMENT_KINDS
 from ..consents.models import ConsentRecord
 from ..errors import Unprocessable
 from ..extensions import db
+from ..ledger.vocabulary import ACTIONS, DOCUMENT_KINDS
 from ..sites.service import get_site
 from ..timeutil import utcnow
 
-ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "acknowledge")
 DECISIONS = ("accept_all", "reject_all", "custom")
 SETTLE = timedelta(minutes=10)
 STEP_MINUTES = 5

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..audit.service import subject_from_token
+from ..audit.query import subject_from_token
 from ..consents.service import get_record, verify_receipt
 from ..crypto.jws import attach_signature
 from ..errors import DomainError, NotFound

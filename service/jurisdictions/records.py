@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..audit.service import ExportPlan, _json, _timestamp, export_rows
+from ..audit.export import ExportPlan, _json, _timestamp, export_rows
 from ..crypto.jws import attach_signature
 from ..sites.service import get_site
 from .compliance import revision_configs

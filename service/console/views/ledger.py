@@ -9,7 +9,10 @@ from base64 import urlsafe_b64decode
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 from marshmallow import ValidationError
 
-from ...audit import service as audit
+from ...audit import bundle as bundles
+from ...audit import erasure as erasures
+from ...audit import export as exports
+from ...audit import query as queries
 from ...audit.schemas import ExportQuerySchema, RecordQuerySchema
 from ...consents.service import inclusion_proof
 from ...errors import DomainError, Unprocessable
@@ -41,7 +44,7 @@ def ledger(site: str):
     get_site(site)
     args = {k: request.args.get(k, "") for k in (*FILTERS, "cursor")}
     query = load(record_query, {**args, "order": "desc", "limit": "50"})
-    result = audit.query_records(site, **query)
+    result = queries.query_records(site, **query)
     return render_template(
         "console/ledger.html",
         site=site,
@@ -56,7 +59,7 @@ def ledger(site: str):
 @bp.route("/sites/<site>/ledger/records/<record_id>")
 @page("audit:read")
 def ledger_record(site: str, record_id: str):
-    detail = audit.record_detail(site, record_id)
+    detail = queries.record_detail(site, record_id)
     proof = inclusion_proof(site, record_id)
     checkpoint = proof["checkpoint"]
     included = verify_inclusion(
@@ -92,7 +95,7 @@ def subject_arg() -> str:
 @page("audit:read")
 def proof_json(site: str):
     subject = subject_arg()
-    bundle = audit.proof_bundle(site, subject)
+    bundle = bundles.proof_bundle(site, subject)
     return Response(
         json.dumps(bundle, indent=2, ensure_ascii=False),
         mimetype="application/json",
@@ -105,7 +108,7 @@ def proof_json(site: str):
 def proof_html(site: str):
     """The printable bundle, as a download (a file to keep and send, opened outside the console)."""
     subject = subject_arg()
-    bundle = audit.proof_bundle(site, subject)
+    bundle = bundles.proof_bundle(site, subject)
     return Response(
         render_template("audit/proof.html", bundle=bundle),
         mimetype="text/html",
@@ -117,9 +120,9 @@ def proof_html(site: str):
 @page("audit:read")
 def ledger_export(site: str):
     query = load(export_query, request.args.to_dict())
-    plan = audit.plan_export(site, query["start"], query["end"])
+    plan = exports.plan_export(site, query["start"], query["end"])
     fmt = query["format"]
-    lines = audit.export_ndjson(plan) if fmt == "ndjson" else audit.export_csv(plan)
+    lines = exports.export_ndjson(plan) if fmt == "ndjson" else exports.export_csv(plan)
     mimetype = "application/x-ndjson" if fmt == "ndjson" else "text/csv"
     name = f"{site}-ledger-{plan.first_seq}-{plan.last_seq}.{fmt}"
     return Response(
@@ -148,7 +151,7 @@ def erase(site: str):
         if not errors:
             try:
                 load(record_query, {"subject": subject})
-                result = audit.erase_subject(site, subject, reason)
+                result = erasures.erase_subject(site, subject, reason)
             except DomainError as error:
                 errors = problem_lines(error)
             else:
