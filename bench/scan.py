@@ -73,7 +73,7 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from service import create_app
-    from service.demo import DEMO_SITE, seed_demo
+    from service.demo.seed import DEMO_SITE, seed_demo
     from service.scanner import service as scans
     from service.scanner.scan import ScanOptions
     from service.sites import service as sites_service

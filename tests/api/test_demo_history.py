@@ -16,7 +16,6 @@ from service.audit.offline import verify_export
 from service.consents import service as consents
 from service.consents.models import ConsentRecord
 from service.consents.schemas import ConsentEventSchema
-from service.demo import DEMO_SITE, seed_demo
 from service.demo.history import (
     HISTORY_DAYS,
     month_start,
@@ -24,6 +23,7 @@ from service.demo.history import (
     publication_time,
     seed_history,
 )
+from service.demo.seed import DEMO_SITE, seed_demo
 from service.errors import DomainError
 from service.extensions import db
 from service.timeutil import as_utc, utcnow

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from service.documents.locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, direction
-from service.ledger.chain import METHODS
+from service.ledger.vocabulary import METHODS
 
 BANNER = "/api/v1/sites/news-example/banner"
 SITE = "/api/v1/sites/news-example"

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from service.console import users
-from service.demo import DEMO_SITE
+from service.demo.seed import DEMO_SITE
 from tests.helpers.consents import event
 
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"

@@ -227,7 +227,7 @@ def test_consentry_lint_prints_findings_and_fails_on_errors(app, runner, site):
 
 
 def test_the_demo_site_passes_the_linter(app, runner):
-    from service.demo import seed_demo
+    from service.demo.seed import seed_demo
 
     seed_demo("http://127.0.0.1:5000")
     result = runner.invoke(args=["lint", "news-example", "--json"])

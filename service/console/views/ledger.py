@@ -16,8 +16,8 @@ from ...audit import query as queries
 from ...audit.schemas import ExportQuerySchema, RecordQuerySchema
 from ...consents.service import inclusion_proof
 from ...errors import DomainError, Unprocessable
-from ...ledger.chain import ACTIONS, METHODS
 from ...ledger.merkle import verify_inclusion
+from ...ledger.vocabulary import ACTIONS, METHODS
 from ...sites.service import get_site
 from . import bp, page
 from .forms import field_messages, problem_lines
