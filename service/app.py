@@ -17,10 +17,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # consent POST's wraps the banner's, so it sees a request first).
 FEATURES = (
     "service.sites",
+    "service.jurisdictions",  # before documents: the banner's fast path resolves regions
     "service.documents",
     "service.consents",
     "service.audit",
-    "service.jurisdictions",
     "service.auth",
     "service.pages",
     "service.demo",

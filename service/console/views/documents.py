@@ -12,8 +12,9 @@ from ...documents import service as documents
 from ...documents.content import render_markdown
 from ...documents.diff import diff_blocks, render_changes
 from ...documents.locales import is_valid_locale
-from ...documents.models import DRAFT, KINDS
+from ...documents.models import DRAFT
 from ...errors import DomainError, NotFound, Unprocessable
+from ...ledger.vocabulary import DOCUMENT_KINDS
 from ...sites.service import get_site
 from . import bp, page
 from .forms import problem_lines
@@ -27,9 +28,9 @@ STATUS_LABELS = {
 
 
 def check_kind(kind: str) -> str:
-    if kind not in KINDS:
+    if kind not in DOCUMENT_KINDS:
         raise NotFound(
-            f"There is no '{kind[:40]}' document kind; the kinds are {', '.join(KINDS)}."
+            f"There is no '{kind[:40]}' document kind; the kinds are {', '.join(DOCUMENT_KINDS)}."
         )
     return kind
 
@@ -38,7 +39,9 @@ def check_kind(kind: str) -> str:
 @page("documents:publish", "audit:read")
 def documents_index(site: str):
     get_site(site)
-    kinds = {kind: documents.list_versions(site, kind, include_drafts=True) for kind in KINDS}
+    kinds = {
+        kind: documents.list_versions(site, kind, include_drafts=True) for kind in DOCUMENT_KINDS
+    }
     return render_template("console/documents.html", site=site, kinds=kinds, labels=STATUS_LABELS)
 
 
