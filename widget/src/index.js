@@ -102,13 +102,11 @@ function start(script, carried) {
     return more;
   }
 
-  /** Put choices in force: Consent Mode update, cookie clean-up on refusal, tags, placeholders. */
+  /** Put choices in force: Consent Mode update, tags, placeholders. */
   function apply(choices, chosen) {
     const config = S.config_;
     S.granted_ = choices;
     if (config.consent_mode?.enabled && chosen) W.gtag('consent', 'update', consentSignals(config.consent_mode.mapping, choices));
-    // A refusal clears the declared cookies of what it refuses (on-demand part: not needed to paint)
-    if (chosen) loadMore().then((m) => m.expireRefused(config, choices), fail);
     activate(choices);
     placeholders();
   }
@@ -157,7 +155,12 @@ function start(script, carried) {
     persist(store, event, `${api}/consents`);
     deliver();
     apply(choices, true);
-    emit('change', { action, method, ...getConsent() });
+    // First the declared cookies of what the choice refuses are cleared (on-demand part: not
+    // needed to paint), then the change is announced: what a listener sets afterwards stays.
+    const announce = () => emit('change', { action, method, ...getConsent() });
+    loadMore()
+      .then((m) => m.expireRefused(config, choices))
+      .then(announce, announce);
   }
 
   /**
