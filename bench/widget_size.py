@@ -1,9 +1,11 @@
-"""Benchmark: the widget's size (JS + CSS + English strings, one file, gzip -9) against its peers.
+"""Benchmark: the widget's size (JS + CSS, gzip -9) against its peers: the first layer (what
+loads before the banner shows), the on-demand parts, and everything the widget can load.
 
-Builds the widget (``npm run build`` in widget/, which itself fails over the budget), then
+Builds the widget (``npm run build`` in widget/, which itself fails over the budgets), then
 installs the peers from npm into a temporary folder and measures what a site loads for each one
 (JS + CSS + English) with the same gzip -9. Without npm or the registry, it prints the anchors of
-DESIGN.md section 6, marked as such. Bar: <= 6,144 bytes.
+DESIGN.md section 6, marked as such. The widget's texts come with its config (34 languages, not in
+the bundle). Bars: first layer <= 5,120 bytes, everything <= 10,240 bytes.
 
     PYTHONPATH=. python bench/widget_size.py [--no-build]
 """
@@ -20,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "service" / "static" / "widget.js"
-BUDGET = 6144
+ON_DEMAND = ROOT / "service" / "static" / "widget-more.js"
+BUDGET = 5120
+TOTAL_BUDGET = 10240
 
 # name, npm spec, files a site loads (JS + CSS + English), what it covers
 PEERS = [
@@ -115,17 +119,24 @@ def main() -> int:
     if not args.no_build:
         build_widget()
     ours = gzip9(BUNDLE)
+    more = gzip9(ON_DEMAND)
     peers, source = measure_peers()
 
-    print(f"Widget size, JS + CSS + English, gzip -9 (peers: {source})")
+    print(f"Widget size, JS + CSS (+ English for the peers), gzip -9 (peers: {source})")
     print(f"{'widget':<24}{'bytes':>8}  {'x Consentry':>11}  note")
-    print(f"{'Consentry':<24}{ours:>8}  {1:>11.2f}  one request; bar <= {BUDGET:,}")
+    first = f"{'Consentry first layer':<24}{ours:>8}  {1:>11.2f}"
+    print(f"{first}  before the banner; bar <= {BUDGET:,}")
+    print(f"{'Consentry on demand':<24}{more:>8}  {'':>11}  dialog, placeholders, retries")
+    print(f"{'Consentry everything':<24}{ours + more:>8}  {'':>11}  bar <= {TOTAL_BUDGET:,}")
     for name, spec, _, note in PEERS:
         size = peers[name]
         anchor = f"DESIGN.md anchor {ANCHORS[name]:,}" if peers is not ANCHORS else "anchor"
         print(f"{name:<24}{size:>8}  {size / ours:>11.2f}  {spec}; {note}; {anchor}".rstrip())
-    ok = ours <= BUDGET
-    print(f"\nConsentry {ours:,} bytes: {'within' if ok else 'OVER'} the {BUDGET:,}-byte budget")
+    ok = ours <= BUDGET and ours + more <= TOTAL_BUDGET
+    print(
+        f"\nConsentry first layer {ours:,} bytes, everything {ours + more:,} bytes: "
+        f"{'within' if ok else 'OVER'} the {BUDGET:,} / {TOTAL_BUDGET:,}-byte budgets"
+    )
     return 0 if ok else 1
 
 

@@ -88,19 +88,23 @@ class LiveService:
             return [b'{"error": {"code": "unavailable", "message": "Down.", "details": {}}}']
         return self.app(environ, start_response)
 
-    def entries(self, subject: str) -> list[dict[str, Any]]:
-        """The ledger entries of ``subject``, oldest first, as their signed bodies."""
+    def entries(self, subject: str, site: str = DEMO_SITE) -> list[dict[str, Any]]:
+        """The ledger entries of ``subject`` on ``site``, oldest first, as their signed bodies."""
         with self.app.app_context():
             rows = db.session.execute(
                 db.select(ConsentRecord)
-                .where(ConsentRecord.site_id == DEMO_SITE, ConsentRecord.subject == subject)
+                .where(ConsentRecord.site_id == site, ConsentRecord.subject == subject)
                 .order_by(ConsentRecord.seq)
             ).scalars()
             return [json.loads(row.body) for row in rows]
 
-    def wait_for_entries(self, subject: str, count: int) -> list[dict[str, Any]]:
-        wait_until(lambda: len(self.entries(subject)) >= count, what=f"{count} ledger entries")
-        return self.entries(subject)
+    def wait_for_entries(
+        self, subject: str, count: int, site: str = DEMO_SITE
+    ) -> list[dict[str, Any]]:
+        wait_until(
+            lambda: len(self.entries(subject, site)) >= count, what=f"{count} ledger entries"
+        )
+        return self.entries(subject, site)
 
     def current_documents(self) -> dict[str, dict[str, Any]]:
         with self.app.app_context():

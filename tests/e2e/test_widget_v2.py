@@ -241,6 +241,22 @@ def axe_violations(page: Page, selector: str) -> list[dict[str, Any]]:
 PLACEHOLDERS = """<iframe data-consent="marketing" data-src="https://video.example/embed"
   title="Video" width="560" height="315"></iframe>
 <div data-consentry-placeholder="analytics"></div>"""
+SMALL_PLACEHOLDERS = """<iframe data-consent="marketing" data-src="https://video.example/embed"
+  title="Video" width="320" height="180"></iframe>
+<div data-consentry-placeholder="analytics"></div>"""
+
+
+def rtl_site(live: LiveService, hosts: Hosts) -> str:
+    """A site with no banner document of its own: the built-in texts, in Arabic for ar pages."""
+    from service.sites import service as sites
+
+    with live.app.app_context():
+        if not sites.list_sites("rtl-example"):
+            sites.create_site(
+                {"id": "rtl-example", "name": "مثال", "allowed_origins": [hosts.allowed.url],
+                 "default_locale": "ar"}
+            )  # fmt: skip
+    return "rtl-example"
 
 
 @pytest.mark.parametrize("width", [1280, 375])
@@ -252,13 +268,18 @@ def test_axe_finds_nothing_on_banner_dialog_and_placeholders(
     page.set_viewport_size({"width": width, "height": 800})
     # axe is added as a script of the page: its CSP would refuse it, so this page has none
     hosts.allowed.add("/listener.js", LISTENER, "text/javascript")
+    site = rtl_site(live, hosts) if lang == "ar" else "news-example"
     html = f"""<!doctype html><html lang="{lang}"{' dir="rtl"' if lang == "ar" else ""}>
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>axe</title><script src="/listener.js"></script>
-<script src="{live.url}/widget.js" data-site="news-example" async></script></head>
-<body>{ARTICLE.format(extra=PLACEHOLDERS)}</body></html>"""
+<script src="{live.url}/widget.js" data-site="{site}" async></script></head>
+<body>{ARTICLE.format(extra=SMALL_PLACEHOLDERS)}</body></html>"""
     page.goto(hosts.allowed.add(f"/axe-{lang}.html", html))
     expect(banner(page)).to_be_visible()
+    direction = "rtl" if lang == "ar" else "ltr"
+    assert banner(page).evaluate("b => getComputedStyle(b).direction") == direction
+    if lang == "ar":
+        expect(banner(page).get_by_role("button").first).to_have_text("قبول الكل")
     expect(page.locator(".consentry-ph")).to_have_count(2)
     assert axe_violations(page, "#consentry") == []
     assert axe_violations(page, ".consentry-ph") == []
@@ -425,3 +446,51 @@ def test_single_page_app_route_change_is_gated(page, live, hosts: Hosts):
     assert page.evaluate("() => window.changes") == ["custom"]
     entries = live.wait_for_entries(subject_of(page), 2)
     assert entries[-1]["page"].endswith("/route-2")
+
+
+# Consent shared across subdomains
+
+
+def test_cookie_domain_shares_the_choice_and_subject_across_subdomains(browser, live, hosts):
+    """Two subdomains of shop.test (mapped to 127.0.0.1 for this browser): a choice made on one
+    holds on the other, with the same subject in the ledger."""
+    from service.sites import service as sites
+    from tests.browser import CHROMIUM_ARGS
+
+    from .conftest import chromium_executable
+
+    port = hosts.allowed.url.rsplit(":", 1)[1]
+    www, shop = f"http://www.shop.test:{port}", f"http://shop.shop.test:{port}"
+    with live.app.app_context():
+        if not sites.list_sites("shop-example"):
+            sites.create_site(
+                {"id": "shop-example", "name": "Shop", "allowed_origins": [www, shop],
+                 "cookie_domain": "shop.test"}
+            )  # fmt: skip
+    page_url = host_page(live, hosts, "subdomains", site="shop-example")
+    path = page_url.split(hosts.allowed.url, 1)[1]
+    mapped = browser.browser_type.launch(
+        executable_path=chromium_executable(),
+        headless=True,
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP *.shop.test 127.0.0.1"],
+    )
+    try:
+        page = mapped.new_context().new_page()
+        page.goto(www + path)
+        banner(page).get_by_role("button", name="Reject all").click()
+        subject = subject_of(page)
+        [cookie] = [c for c in page.context.cookies() if c["name"] == "consentry"]
+        assert cookie["domain"] == ".shop.test"
+        page.goto(shop + path)
+        page.wait_for_function("() => window.Consentry && window.Consentry.getConsent()")
+        expect(banner(page)).to_have_count(0)
+        assert page.evaluate("() => Consentry.getConsent().choices.analytics") is False
+        page.evaluate("() => Consentry.acceptAll()")
+        entries = live.wait_for_entries(subject, 2, site="shop-example")
+        assert [e["action"] for e in entries] == ["reject_all", "accept_all"]
+        assert {e["page"].split("/")[2] for e in entries} == {
+            f"www.shop.test:{port}",
+            f"shop.shop.test:{port}",
+        }
+    finally:
+        mapped.close()
