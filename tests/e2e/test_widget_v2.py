@@ -390,7 +390,7 @@ def test_site_script_paints_the_banner_without_a_config_request(page, live, host
 
 
 def test_site_theme_colours_position_and_logo(page, live, hosts: Hosts, artifacts):
-    from service.demo import DEMO_SITE
+    from service.demo.seed import DEMO_SITE
     from service.sites import service as sites
 
     theme = {"accent": "#7c2d12", "text": "#1c1917", "background": "#fffbeb", "radius": 2,
