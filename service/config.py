@@ -34,9 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.
     "CHECKPOINT_EVERY": 1000,
     "CHECKPOINT_SECONDS": 300,
-    # PostgreSQL: an append frees its site's lock before its WAL flush (consents/store.py).
+    # PostgreSQL: an append frees its site's lock before its WAL flush (consents/writer.py).
     "EARLY_LOCK_RELEASE": True,
-    # PostgreSQL: the append's statements are prepared once per connection (consents/store.py);
+    # PostgreSQL: the append's statements are prepared once per connection (consents/writer.py);
     # false behind a proxy that moves sessions between server connections (PgBouncer, transaction
     # pooling).
     "PREPARED_STATEMENTS": True,

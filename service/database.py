@@ -106,6 +106,11 @@ class DirectConnections:
             local.connection, local.engine, local.prepared = connection, engine, set()
         return local.connection
 
+    def holds(self, engine: Engine) -> bool:
+        """Whether this thread has a connection to ``engine`` open (not dropped)."""
+        local = self._local
+        return getattr(local, "engine", None) is engine and local.connection is not None
+
     def prepare(self, engine: Engine, statements: Iterable[BatchStatement]) -> None:
         """Prepare, on the thread's connection, those of ``statements`` that are to be prepared
         and are not yet (PostgreSQL). Its plan cache may then choose one generic plan for each,

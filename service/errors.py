@@ -7,6 +7,7 @@ never build error bodies themselves.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -101,6 +102,36 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class InternalError(DomainError):
+    status = 500
+    code = "internal_error"
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    code = "unavailable"
+
+
+def invalid_request(error: ValidationError) -> Unprocessable:
+    """A marshmallow validation error as the 422 every endpoint answers, messages by field."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return Unprocessable("The request body or parameters are not valid.", {"fields": messages})
+
+
+def database_unavailable() -> ServiceUnavailable:
+    """The database is unreachable or restarting: 503 with Retry-After, not a 500. Clients (the
+    widget's outbox) retry; nothing was committed, so nothing is lost or doubled."""
+    return ServiceUnavailable(
+        "The service cannot reach its database; try again shortly.", headers={"Retry-After": "5"}
+    )
+
+
+def envelope(error: DomainError) -> bytes:
+    """The error envelope's JSON bytes, for answers written outside Flask (the fast paths)."""
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
@@ -160,28 +191,17 @@ def handle_domain_error(error: DomainError) -> Response:
 
 
 def handle_validation_error(error: ValidationError) -> Response:
-    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    return error_response(
-        422,
-        "validation_failed",
-        "The request body or parameters are not valid.",
-        {"fields": messages},
-    )
+    return handle_domain_error(invalid_request(error))
 
 
 def handle_database_unavailable(error: Exception) -> Response:
-    """The database is unreachable or restarting: 503 with Retry-After, not a 500. Clients (the
-    widget's outbox) retry; nothing was committed, so nothing is lost or doubled."""
+    """See :func:`database_unavailable`."""
     # Flask-SQLAlchemy's extension, by its registered name: extensions.py imports this module.
     current_app.extensions["sqlalchemy"].session.rollback()
     current_app.logger.warning(
         "Database unavailable on %s %s: %s", request.method, request.path, error
     )
-    response = error_response(
-        503, "unavailable", "The service cannot reach its database; try again shortly."
-    )
-    response.headers["Retry-After"] = "5"
-    return response
+    return handle_domain_error(database_unavailable())
 
 
 def handle_unexpected(error: Exception) -> Response:

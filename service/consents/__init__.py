@@ -11,11 +11,12 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """The consents API, the JWKS, the consent POST's fast path and ``consentry ledger``."""
     from ..extensions import api
-    from . import fastpath, models  # noqa: F401  (models: tables for metadata and Alembic)
+    from . import fastpath, models, writer  # noqa: F401  (models: tables for metadata, Alembic)
     from .cli import ledger_cli
     from .views import blp, jwks
 
     api.register_blueprint(blp)
     app.add_url_rule("/.well-known/jwks.json", "jwks", jwks)
+    writer.init_app(app)
     fastpath.init_app(app)
     app.cli.add_command(ledger_cli)

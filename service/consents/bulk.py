@@ -13,10 +13,9 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from ..extensions import db
 from ..sites.service import get_site
 from .service import chain_entries, request_fingerprint
-from .store import ledger_transaction
+from .writer import ledger_writer
 
 
 def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -32,7 +31,7 @@ def bulk_append(site_id: str, events: Iterable[dict[str, Any]], batch_size: int 
     site = get_site(site_id)
     appended = 0
     for batch in _batches(events, batch_size):
-        with ledger_transaction(db.engine) as ledger:
+        with ledger_writer().transaction() as ledger:
             head = ledger.lock(site.id).head
             rows, checkpoints = chain_entries(head, [bulk_item(event) for event in batch])
             ledger.write(head, rows, checkpoints)

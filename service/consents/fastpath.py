@@ -1,49 +1,41 @@
-"""The consent POST's fast path: a well-formed consent recorded before Flask dispatches it.
+"""The consent POST's fast path: a consent answered before Flask dispatches the request.
 
 Recording a consent is the service's busiest write, and Flask's request cycle around it (request
 context, URL matching, before/after hooks, response wrappers) costs about as much as validating,
-signing and storing it. This middleware records a consent sent as a JSON or text/plain body of
-an allowed size with the very functions the Flask view uses (rate limit, schema, service) and
-answers 201 with the view's body and headers (CORS, ``Vary``, rate-limit headers).
-
-Whatever else it meets, it hands to Flask unchanged, body included: other paths and methods, an
-unusual body, and every error, which Flask then answers with the one error envelope. The
-rate-limit hit it counted travels with the request (``RATE_COUNTED``), so nothing is counted
-twice; nothing else it did persists (an append is one transaction, and a replay is idempotent).
+signing and storing it. This middleware answers a consent POST whose body is JSON or text/plain
+of a stated length within the limit with :func:`.answer.respond`, exactly as the Flask view
+does: recorded, recorded before, or refused (with the one error envelope). Other requests, and
+consent POSTs that need Flask's own checks first (a chunked or oversized body, another media type,
+host validation), go to Flask unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import re
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, has_app_context
+from werkzeug.exceptions import InternalServerError
 
-from ..sites.cors import cors_headers
+from ..errors import InternalError, envelope
 from ..sites.schemas import SLUG_PATTERN
-from .ratelimit import RATE_COUNTED, hit_site_limit
-from .schemas import ConsentReceiptSchema
-from .views import parse_json_body, receive_consent
+from .answer import Answer, respond
 
 CONSENT_PATH = re.compile(rf"^/api/v1/sites/({SLUG_PATTERN})/consents$")
 MEDIA_TYPES = ("application/json", "text/plain")
-receipt_schema = ConsentReceiptSchema()
-
-
-VIEW_HEADERS = (
+REQUEST_HEADERS = (
     ("Origin", "HTTP_ORIGIN"),
     ("User-Agent", "HTTP_USER_AGENT"),
     ("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),
 )
 
 
-def view_headers(environ: dict[str, Any]) -> dict[str, str]:
-    """The request headers the view reads, by their HTTP names, from a WSGI environ."""
-    return {name: environ[key] for name, key in VIEW_HEADERS if key in environ}
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request headers a consent reads, by their HTTP names, from a WSGI environ."""
+    return {name: environ[key] for name, key in REQUEST_HEADERS if key in environ}
 
 
 class ConsentFastPath:
@@ -55,11 +47,11 @@ class ConsentFastPath:
         if environ.get("REQUEST_METHOD") == "POST" and self._plain_body(environ):
             match = CONSENT_PATH.match(environ.get("PATH_INFO", ""))
             if match:
-                answer = self._record(match.group(1), environ)
-                if answer is not None:
-                    headers, body = answer
-                    start_response("201 CREATED", headers)
-                    return [body]
+                answer = self._answer(match.group(1), environ)
+                start_response(
+                    f"{answer.status} {HTTPStatus(answer.status).phrase}", [*answer.headers.items()]
+                )
+                return [answer.body]
         return self.wsgi_app(environ, start_response)
 
     def _plain_body(self, environ: dict[str, Any]) -> bool:
@@ -74,31 +66,15 @@ class ConsentFastPath:
             and not self.app.config.get("TRUSTED_HOSTS")
         )
 
-    def _record(self, site_id: str, environ: dict[str, Any]):
+    def _answer(self, site_id: str, environ: dict[str, Any]) -> Answer:
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        environ["wsgi.input"] = io.BytesIO(body)  # for Flask, should it answer instead
         with self._app_context():
             try:
-                data = parse_json_body(body)
-                rate = environ[RATE_COUNTED] = hit_site_limit(site_id)
-                if not rate.allowed:
-                    return None
-                headers = view_headers(environ)
-                receipt = receipt_schema.dump(receive_consent(site_id, data, headers))
-            except Exception as error:
-                self.app.logger.debug("Consent handed over to Flask: %r", error)
-                return None
-            payload = (json.dumps(receipt, separators=(",", ":")) + "\n").encode()
-            response_headers = [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(payload))),
-                ("Vary", "Origin"),
-            ]
-            origin = headers.get("Origin")
-            if origin:
-                response_headers += cors_headers(g.cors_site, origin).items()
-            response_headers += rate.headers.items()
-            return response_headers, payload
+                return respond(site_id, body, request_headers(environ))
+            except Exception:  # a bug: answered as Flask answers one (logged, 500 envelope)
+                current_app.logger.exception("Unhandled error on a consent for %s", site_id)
+                error = InternalError(InternalServerError.description)
+                return Answer(error.status, {"Content-Type": "application/json"}, envelope(error))
 
     def _app_context(self):
         """A new app context, unless this app's is active already (as Flask does for a request:

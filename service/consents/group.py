@@ -10,48 +10,64 @@ combining). A worker that runs one request at a time (``sync``) always makes gro
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-@dataclass(eq=False)
-class Pending:
-    """One append waiting for its group: what it needs, and once ``done``, its ``outcome`` (the
-    stored row, :data:`REPLAY`, or the exception its request answers with)."""
+@dataclass(eq=False, slots=True)
+class _Waiting(Generic[Item, Result]):
+    """One submitted item until a group has run it: its result, or the error of its group."""
 
-    site: Any
-    documents: dict[str, Any]
-    item: dict[str, Any]
+    item: Item
     done: bool = False
-    outcome: Any = None
+    result: Result | None = None
+    error: BaseException | None = None
 
 
-REPLAY = object()  # the event was recorded before: answer with that first recording
-
-
-class GroupCommit:
+class GroupCommit(Generic[Item, Result]):
     def __init__(self) -> None:
         self._mutex = threading.Lock()
-        self._sites: dict[str, tuple[threading.Lock, list[Pending]]] = {}
+        self._sites: dict[str, tuple[threading.Lock, list[_Waiting[Item, Result]]]] = {}
 
-    def submit(self, site_id: str, pending: Pending, run: Callable[[list[Pending]], None]) -> None:
-        """Wait until ``pending`` is done: by another thread's group, or by this thread running
-        ``run`` on every append queued for the site meanwhile (its own included)."""
+    def submit(
+        self, site_id: str, item: Item, run: Callable[[Sequence[Item]], Sequence[Result]]
+    ) -> Result:
+        """``item``'s result: made by another thread's group, or by this thread running ``run``
+        on every item queued for the site meanwhile (its own included). ``run`` returns one
+        result per item, in order; if it raises, every item of its group raises that error."""
+        waiting: _Waiting[Item, Result] = _Waiting(item)
         with self._mutex:
             leader, queue = self._sites.setdefault(site_id, (threading.Lock(), []))
-            queue.append(pending)
+            queue.append(waiting)
         with leader:
-            if pending.done:
-                return
-            with self._mutex:
-                group = queue[:]
-                queue.clear()
-            try:
-                run(group)
-            except Exception as error:  # the group's transaction failed: so did each append
-                for member in group:
-                    member.outcome = error
-            finally:
-                for member in group:
-                    member.done = True
+            if not waiting.done:
+                with self._mutex:
+                    group = queue[:]
+                    queue.clear()
+                self._run(group, run)
+        if waiting.error is not None:
+            raise waiting.error
+        return waiting.result  # type: ignore[return-value]
+
+    @staticmethod
+    def _run(group: list[_Waiting[Item, Result]], run: Callable[..., Sequence[Result]]) -> None:
+        try:
+            results = run([member.item for member in group])
+        except Exception as error:  # the group's transaction failed: so did each append
+            for member in group:
+                member.error = error
+        else:
+            for member, result in zip(group, results, strict=True):
+                member.result = result
+        finally:
+            for member in group:
+                member.done = True
+
+    def waiting(self) -> int:
+        """How many items are queued, not yet taken by a group (for tests and diagnostics)."""
+        with self._mutex:
+            return sum(len(queue) for _lock, queue in self._sites.values())

@@ -29,8 +29,6 @@ class RateLimitState:
 
 
 NOT_LIMITED = RateLimitState(True)
-# The WSGI environ key under which the fast path leaves the state of the hit it counted.
-RATE_COUNTED = "consentry.consent_rate_limit"
 
 
 class RateLimited(DomainError):
@@ -76,9 +74,9 @@ def hit_site_limit(site_id: str) -> RateLimitState:
     return RateLimitState(allowed, headers)
 
 
-def check_site_limit(state: RateLimitState) -> None:
-    if not state.allowed:
-        raise RateLimited(
-            "Too many consent records for this site right now; try again shortly.",
-            headers=state.headers,
-        )
+def rate_limited(state: RateLimitState) -> RateLimited:
+    """The error a request over the site's limit is answered with (429, with its headers)."""
+    return RateLimited(
+        "Too many consent records for this site right now; try again shortly.",
+        headers=state.headers,
+    )

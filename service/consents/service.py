@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import Row
 
 from ..crypto.jws import (
@@ -42,10 +42,16 @@ from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
-from .group import REPLAY, GroupCommit, Pending
 from .models import Checkpoint, ConsentRecord
-from .store import EventRecordedBefore, HeadState, end_session_transaction, ledger_transaction
+from .outcomes import Recorded, Replayed
 from .useragent import coarse_user_agent
+from .writer import (
+    EventRecordedBefore,
+    HeadState,
+    LockedHead,
+    end_session_transaction,
+    ledger_writer,
+)
 
 # Columns that copy a body field; verification checks each against the body.
 DENORMALISED = (
@@ -131,15 +137,16 @@ def load_site_context(site_id: str, now: datetime) -> SiteContext:
     )
 
 
-def record_consent(
+def record_event(
     site_id: str,
     event: dict[str, Any],
     origin: str | None,
     user_agent: str | None,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
-    """Validate ``event`` (already parsed by ``ConsentEventSchema``) and append it to the ledger.
-    An ``Idempotency-Key``, when given, must name the event's ``client_event_id``."""
+) -> Recorded | Replayed:
+    """Check ``event`` (already parsed by ``ConsentEventSchema``) against the site and append it
+    to the ledger; raises the :class:`DomainError` to answer when it is refused. An
+    ``Idempotency-Key``, when given, must name the event's ``client_event_id``."""
     if idempotency_key is not None and (
         idempotency_key.strip().lower() != str(event["client_event_id"])
     ):
@@ -188,19 +195,26 @@ def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 
             choices = check_event(site, past.event, past.origin)
             fingerprint = request_fingerprint(past.event)
             item = entry_item(site.id, past.event, choices, fingerprint, past.user_agent)
-            group.append(Pending(site, past.event["documents"], item | {"recorded_at": past.at}))
+            pending = PendingAppend(site, past.event["documents"], item | {"recorded_at": past.at})
+            group.append(pending)
         end_session_transaction()
-        append_group(group)
-        for pending in group:
-            if isinstance(pending.outcome, BaseException):
-                raise pending.outcome
-            recorded += pending.outcome is not REPLAY
+        for result in append_group(group):
+            if isinstance(result, NotAppended) and result.reason != RECORDED_BEFORE:
+                raise result.error or SiteChanged()
+            recorded += isinstance(result, Appended)
     return recorded
+
+
+def known_site(site_id: str) -> SiteContext | None:
+    """The site's cached context, or None when there is no such site (for a refusal's CORS)."""
+    try:
+        return site_context(site_id)
+    except NotFound:
+        return None
 
 
 def check_event(site: SiteContext, event: dict[str, Any], origin: str | None) -> dict[str, bool]:
     """The event's origin and choices checked against the site; the complete choices."""
-    g.cors_site = site
     # Browsers always send Origin on a cross-site POST; a page of another site is refused even for
     # a "simple" text/plain request that CORS would not have preflighted.
     if origin is not None and not origin_allowed(site, origin):
@@ -247,15 +261,13 @@ def current_document_refs(site_id: str, now: datetime) -> dict[str, dict[str, An
     }
 
 
-def check_documents(site: SiteContext, documents: dict[str, dict[str, Any]]) -> None:
-    """The event must name exactly the documents in force now; otherwise the visitor saw an
-    older text and must be asked again (409 with the current versions)."""
-    current = site.document_refs
-    if documents != current:
-        raise DocumentsOutdated(
-            "The documents shown are not the current versions: ask the visitor again.",
-            {"current": current},
-        )
+def documents_outdated(site: SiteContext) -> DocumentsOutdated:
+    """An event must name exactly the documents in force now; otherwise the visitor saw an older
+    text and must be asked again (409 with the current versions)."""
+    return DocumentsOutdated(
+        "The documents shown are not the current versions: ask the visitor again.",
+        {"current": site.document_refs},
+    )
 
 
 RECORDS = ConsentRecord.__table__
@@ -302,74 +314,115 @@ def pepper_for(site_id: str) -> bytes:
     return hmac.new(secret, f"site-pepper:{site_id}".encode(), hashlib.sha256).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class PendingAppend:
+    """One validated event waiting for its group: the site context it was checked against, the
+    documents it names and its entry item (:func:`entry_item`)."""
+
+    site: SiteContext
+    documents: dict[str, dict[str, Any]]
+    item: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The append was made: the stored row."""
+
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NotAppended:
+    """The append was not made: the event was recorded before (answer with that first
+    recording), the site changed since its context was cached (reload it and try again), or the
+    documents are outdated (``error``)."""
+
+    reason: str  # RECORDED_BEFORE, SITE_CHANGED or OUTDATED
+    error: DomainError | None = None
+
+
+RECORDED_BEFORE, SITE_CHANGED, OUTDATED = "recorded_before", "site_changed", "outdated"
+AppendResult = Appended | NotAppended
+
+
 def append_entry(
     site: SiteContext, documents: dict[str, dict[str, Any]], item: dict[str, Any]
-) -> dict[str, Any]:
+) -> Recorded | Replayed:
     """Append one validated event under the site's write lock, in a group with the appends the
-    worker has waiting for the same site (:mod:`group`); the receipt of the event's first
-    recording when it was recorded before (idempotency, checked under the lock)."""
-    end_session_transaction()  # its snapshot could predate the entry a replay reads
-    pending = Pending(site, documents, item)
-    groups = current_app.extensions.setdefault("consentry_append_groups", GroupCommit())
-    groups.submit(site.id, pending, append_group)
-    if pending.outcome is REPLAY:
-        return replay(find_event(site.id, item["client_event_id"]), item["request_sha256"])
-    if isinstance(pending.outcome, BaseException):
-        raise pending.outcome
-    if pending.outcome is None:
-        raise RuntimeError("The append's group was abandoned.")
-    return receipt_response(pending.outcome)
+    worker has waiting for the same site (:class:`.writer.LedgerWriter`); the receipt of the
+    event's first recording when it was recorded before (idempotency, checked under the lock)."""
+    writer = ledger_writer()
+    result = writer.append_in_group(site.id, PendingAppend(site, documents, item), append_group)
+    if isinstance(result, Appended):
+        return Recorded(receipt_response(result.row), site)
+    if result.reason == RECORDED_BEFORE:
+        earlier = find_event(site.id, item["client_event_id"])
+        return Replayed(replay(earlier, item["request_sha256"]), site)
+    if result.reason == SITE_CHANGED:
+        raise SiteChanged()
+    raise result.error
 
 
-def append_group(group: list[Pending]) -> None:
-    """Append a group of events for one site in one transaction under its lock. Each gets its
-    own outcome: its row, a replay (recorded before, or earlier in this group), a changed site
-    (its context is older than the site), or outdated documents.
+def append_group(group: Sequence[PendingAppend]) -> list[AppendResult]:
+    """Append a group of events for one site in one transaction under its lock; one result each,
+    in order.
 
     The first try does not look the events up: nearly every one is new, and the ledger's
     unique (site, client_event_id) refuses the insert of one recorded before, which rolls the
     try back. That try, or one that would refuse an event (which may be a retry of one
     recorded before, owed its first answer), gives way to a second try with the lookup. A
-    retry costs one more transaction; the lookup was a sixth of PostgreSQL's work per append."""
+    retry costs one more transaction; the lookup was a large share of PostgreSQL's work per
+    append (docs/performance.md)."""
     try:
-        append_group_once(group, look_up=False)
+        return append_group_once(group, look_up=False)
     except (EventRecordedBefore, LookUpFirst):
-        append_group_once(group, look_up=True)
+        return append_group_once(group, look_up=True)
 
 
 class LookUpFirst(Exception):
     """A try without the idempotency lookup would refuse an event: look it up first."""
 
 
-def append_group_once(group: list[Pending], look_up: bool) -> None:
+def append_group_once(group: Sequence[PendingAppend], look_up: bool) -> list[AppendResult]:
     site_id = group[0].site.id
     event_ids = [pending.item["client_event_id"] for pending in group] if look_up else []
-    with ledger_transaction(db.engine) as ledger:
+    with ledger_writer().transaction() as ledger:
         locked = ledger.lock(site_id, event_ids)
-        accepted, seen = [], set(locked.earlier)
-        for pending in group:
-            event_id = pending.item["client_event_id"]
-            if event_id in seen:
-                pending.outcome = REPLAY
-            elif pending.site.config_version != locked.config_version:
-                pending.outcome = SiteChanged()
-            else:
-                try:
-                    check_documents(pending.site, pending.documents)
-                except DocumentsOutdated as error:
-                    pending.outcome = error
-                else:
-                    accepted.append(pending)
-                    seen.add(event_id)
-        if not look_up and any(isinstance(p.outcome, Exception) for p in group):
+        verdicts = sort_group(group, locked)
+        if not look_up and any(v and v.reason != RECORDED_BEFORE for v in verdicts):
             raise LookUpFirst()
+        accepted = [
+            pending.item
+            for pending, verdict in zip(group, verdicts, strict=True)
+            if verdict is None
+        ]
         if accepted:
-            rows, checkpoints = chain_entries(locked.head, [pending.item for pending in accepted])
+            rows, checkpoints = chain_entries(locked.head, accepted)
             ledger.write(locked.head, rows, checkpoints)
-            for pending, row in zip(accepted, rows, strict=True):
-                pending.outcome = row
-        elif locked.earlier:
+            appended = iter(rows)
+            return [verdict or Appended(next(appended)) for verdict in verdicts]
+        if locked.earlier:
             ledger.flush_before_answering()
+        return verdicts  # type: ignore[return-value]  (all NotAppended)
+
+
+def sort_group(group: Sequence[PendingAppend], locked: LockedHead) -> list[NotAppended | None]:
+    """Which of the group cannot be appended, and why (None: append it). The same event twice
+    in one group is appended once; the second is answered with the first."""
+    seen = set(locked.earlier)
+    verdicts: list[NotAppended | None] = []
+    for pending in group:
+        event_id = pending.item["client_event_id"]
+        if event_id in seen:
+            verdicts.append(NotAppended(RECORDED_BEFORE))
+        elif pending.site.config_version != locked.config_version:
+            verdicts.append(NotAppended(SITE_CHANGED))
+        elif pending.documents != pending.site.document_refs:
+            verdicts.append(NotAppended(OUTDATED, documents_outdated(pending.site)))
+        else:
+            verdicts.append(None)
+            seen.add(event_id)
+    return verdicts
 
 
 def entry_item(
@@ -497,7 +550,7 @@ def add_checkpoint(head: HeadState, tree: MerkleAccumulator, now) -> dict[str, A
 def cut_checkpoint(site_id: str) -> Checkpoint | None:
     """Sign a checkpoint over everything recorded so far (None when nothing is recorded)."""
     get_site(site_id)
-    with ledger_transaction(db.engine) as ledger:
+    with ledger_writer().transaction() as ledger:
         head = ledger.lock(site_id).head
         if head.seq > head.last_checkpoint_size:
             ledger.write(head, [], [add_checkpoint(head, accumulator(head), utcnow())])

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-
-from flask import g, jsonify, request
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
-from ..errors import MalformedJSON, accepts_media_types
+from ..errors import accepts_media_types
 from ..extensions import limiter
 from ..sites.cors import public
 from . import service
-from .ratelimit import RATE_COUNTED, check_site_limit, hit_site_limit
+from .answer import respond
 from .schemas import (
     CheckpointSchema,
     ConsentEventSchema,
@@ -23,7 +20,6 @@ from .schemas import (
 )
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Record and prove consent")
-event_schema = ConsentEventSchema()
 
 
 @limiter.request_filter
@@ -49,38 +45,8 @@ def consents_check_their_own_limit() -> bool:
 def record_consent(site):
     """Record one consent event (JSON or text/plain JSON from sendBeacon); idempotent by
     ``client_event_id`` / ``Idempotency-Key``."""
-    # The fast path may have counted this request already before handing it over.
-    rate = request.environ.get(RATE_COUNTED) or hit_site_limit(site)
-    g.rate_limit_headers = rate.headers
-    check_site_limit(rate)
-    return receive_consent(site, parse_json_body(request.get_data(cache=False)), request.headers)
-
-
-@blp.after_request
-def add_rate_limit_headers(response):
-    """The consent POST's answers, errors included, carry its rate-limit headers."""
-    response.headers.update(g.pop("rate_limit_headers", {}))
-    return response
-
-
-def receive_consent(site_id: str, data: object, headers: Mapping[str, str]) -> dict:
-    """Parse a consent POST's body and record it: the view's work, shared with the fast path.
-    ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``."""
-    return service.record_consent(
-        site_id,
-        event_schema.load(data),
-        headers.get("Origin"),
-        headers.get("User-Agent"),
-        headers.get("Idempotency-Key"),
-    )
-
-
-def parse_json_body(body: bytes) -> object:
-    """The body as JSON whatever its media type (sendBeacon sends text/plain)."""
-    try:
-        return json.loads(body or b"null")
-    except (UnicodeDecodeError, ValueError) as error:
-        raise MalformedJSON("The request body is not valid JSON.") from error
+    answer = respond(site, request.get_data(cache=False), request.headers)
+    return Response(answer.body, answer.status, answer.headers)
 
 
 @blp.route("/receipts/verify", methods=["POST"])

@@ -33,8 +33,8 @@ def add_cors_headers(response: Response) -> Response:
         return response
     response.vary.add("Origin")
     origin = request.headers.get("Origin")
-    if not origin:
-        return response
+    if not origin or "Access-Control-Allow-Origin" in response.headers:
+        return response  # none asked for, or decided by the view (the consent POST's outcome)
     # A view that already loaded the site (the cached banner config) leaves it in g.cors_site.
     site = g.get("cors_site") or site_for_cors(site_id)
     if site is not None:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from service.consents.store import RECORD_COLUMNS, BatchStatement, Statements
+from service.consents.writer import RECORD_COLUMNS, BatchStatement, Statements
 from service.database import Compiled, direct_connections
 from service.extensions import db
 

@@ -1,5 +1,6 @@
-"""The consent POST's fast path answers a well-formed consent exactly as the Flask view does, and
-hands everything else to Flask without counting a request twice against the rate limit."""
+"""The consent POST's fast path answers a consent, recorded or refused, exactly as the Flask view
+does (both answer with ``answer.respond``): each request is validated once and counted once
+against the rate limit; only bodies that need Flask's own checks first go to Flask."""
 
 from __future__ import annotations
 
@@ -76,42 +77,80 @@ def test_the_fast_path_and_the_view_give_the_same_answer(app, client, flask_call
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "status"),
+    ("kwargs", "status", "code", "flask"),
     [
-        ({"json": event(action="nope")}, 422),
-        ({"json": event(), "headers": {"Origin": "https://evil.example"}}, 403),
-        ({"data": "{not json", "content_type": "application/json"}, 400),
-        ({"data": "a=b", "content_type": "application/x-www-form-urlencoded"}, 415),
-        ({"json": event(), "headers": {"Idempotency-Key": "other"}}, 422),
+        ({"json": event(action="nope")}, 422, "validation_failed", 0),
+        ({"json": event(), "headers": {"Origin": "https://evil.example"}}, 403, "forbidden", 0),
+        ({"data": "{not json", "content_type": "application/json"}, 400, "malformed_json", 0),
+        ({"json": event(), "headers": {"Idempotency-Key": "other"}}, 422, "validation_failed", 0),
+        ({"json": event(documents={"privacy": {"version": 9, "sha256": "a" * 64}})}, 409,
+         "documents_outdated", 0),
+        # Flask's own checks come first for a media type the endpoint does not read
+        ({"data": "a=b", "content_type": "application/x-www-form-urlencoded"}, 415,
+         "unsupported_media_type", 1),
     ],
-)
-def test_errors_are_answered_by_flask_with_the_envelope(client, flask_calls, kwargs, status):
+)  # fmt: skip
+def test_refusals_are_answered_once_with_the_envelope(
+    client, flask_calls, kwargs, status, code, flask
+):
     kwargs.setdefault("headers", {}).setdefault("Origin", ORIGIN)
     answer = client.post(URL, **kwargs)
     assert answer.status_code == status
-    assert flask_calls.count == 1
-    assert set(answer.get_json()["error"]) == {"code", "message", "details"}
+    assert flask_calls.count == flask
+    error = answer.get_json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["code"] == code
+    if kwargs["headers"]["Origin"] == ORIGIN:  # an allowed page can read why it was refused
+        assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    else:
+        assert "Access-Control-Allow-Origin" not in answer.headers
+    assert answer.headers["Vary"] == "Origin"
 
 
-def test_unknown_site_is_a_404_from_flask(client, flask_calls):
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"json": event(action="nope")}, 422),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"json": event(), "headers": {"Origin": "https://evil.example"}}, 403),
+    ],
+)
+def test_a_refusal_from_the_view_is_the_same_as_from_the_fast_path(
+    app, client, make_site, kwargs, status
+):
+    """The view answers what the fast path does not take (a chunked body, host validation):
+    with the same function, so with the same status, body and headers."""
+    make_site()
+    kwargs.setdefault("headers", {}).setdefault("Origin", ORIGIN)
+    fast = client.post(URL, **kwargs)
+    app.wsgi_app = app.wsgi_app.wsgi_app  # without the fast path
+    slow = client.post(URL, **kwargs)
+    assert fast.status_code == slow.status_code == status
+    assert fast.get_json() == slow.get_json()
+    assert dict(fast.headers) == dict(slow.headers)
+
+
+def test_unknown_site_is_a_404_without_cors(client, flask_calls):
     answer = client.post("/api/v1/sites/nope/consents", json=event(), headers={"Origin": ORIGIN})
     assert answer.status_code == 404
-    assert flask_calls.count == 1
+    assert answer.get_json()["error"]["code"] == "not_found"
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    assert flask_calls.count == 0
 
 
-def test_a_request_handed_to_flask_is_counted_once(backend, tmp_path):
+def test_each_request_is_counted_once(backend, tmp_path):
     with rate_limited_app(backend, tmp_path, "memory://") as (app, client, admin):
         assert client.post("/api/v1/sites", json=site_payload(), headers=admin).status_code == 201
         calls = FlaskCalls(app)
         origin = {"Origin": ORIGIN}
         statuses = [
-            client.post(URL, json=event(), headers=origin).status_code,  # fast path
-            client.post(URL, json=event(action="nope"), headers=origin).status_code,  # Flask
-            client.post(URL, json=event(), headers=origin).status_code,  # fast path
+            client.post(URL, json=event(), headers=origin).status_code,
+            client.post(URL, json=event(action="nope"), headers=origin).status_code,
+            client.post(URL, json=event(), headers=origin).status_code,
         ]
         limited = client.post(URL, json=event(), headers=origin)
         assert [*statuses, limited.status_code] == [201, 422, 201, 429]
-        assert calls.count == 2
+        assert calls.count == 0  # all four answered by the fast path, each counted once
+        assert limited.get_json()["error"]["code"] == "rate_limited"
         assert limited.headers["X-RateLimit-Remaining"] == "0"
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -128,8 +167,7 @@ def test_an_unreachable_rate_limit_store_does_not_cost_a_consent(backend, tmp_pa
 
 
 def test_a_valid_consent_with_the_database_down_is_503(tmp_path):
-    """The fast path hands the failure to Flask, which answers 503 + Retry-After (the widget
-    retries), never a 500."""
+    """503 + Retry-After (the widget retries), never a 500."""
     app = create_app(
         {
             "INSTANCE_PATH": str(tmp_path),
@@ -144,8 +182,9 @@ def test_a_valid_consent_with_the_database_down_is_503(tmp_path):
 
 
 def test_a_direct_connection_cut_by_the_server_is_replaced(app, backend, client, flask_calls):
-    """What a PostgreSQL restart does to the append's own connection: the request that meets
-    the dead connection drops it, Flask's attempt opens a new one, and the consent is kept."""
+    """What a PostgreSQL restart does to the append's own connection: the append that meets
+    the dead connection drops it and runs again on a new one (the ledger writer), and the
+    consent is kept."""
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL only")
     from service.database import direct_connections
@@ -156,5 +195,5 @@ def test_a_direct_connection_cut_by_the_server_is_replaced(app, backend, client,
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     answer = client.post(URL, json=event(), headers={"Origin": ORIGIN})
     assert answer.status_code == 201
-    assert flask_calls.count == 1  # the fast path met the dead connection and handed over
+    assert flask_calls.count == 0
     assert direct_connections.get(db.engine).info.backend_pid != pid

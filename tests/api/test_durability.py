@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from service import create_app
 from service.consents.service import verify_site_ledger
-from service.consents.store import FLUSH_WAL, RELEASE_AT_COMMIT
+from service.consents.writer import FLUSH_WAL, RELEASE_AT_COMMIT
 from service.database import DurabilityError, durability_problems, durability_settings
 from service.extensions import db
 from tests.helpers.consents import ORIGIN, event
@@ -155,12 +155,12 @@ class BatchSpy:
 def batches(app, backend, monkeypatch):
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL only")
-    from service.consents import store
+    from service.consents import writer
     from service.database import direct_connections
 
     spy = BatchSpy(direct_connections.get(db.engine))
     monkeypatch.setattr(direct_connections, "get", lambda engine: spy)
-    store._can_flush_wal.clear()
+    writer._can_flush_wal.clear()
     return spy.batches
 
 
@@ -252,7 +252,7 @@ def test_postgres_append_recovers_when_the_prepared_statements_are_gone(
     app, backend, client, make_site
 ):
     """As behind a proxy that hands the session another server connection: the append that
-    meets it fails, the fast path hands the request to Flask, which appends on a new connection."""
+    meets it drops the connection and runs again on a new one (the ledger writer)."""
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL only")
     from service.database import direct_connections
@@ -316,12 +316,12 @@ def test_postgres_replay_waits_for_the_flush_of_the_entry_it_answers_with(post, 
 def test_postgres_append_commits_synchronously_without_early_release(
     post, batches, app, monkeypatch, why
 ):
-    from service.consents import store
+    from service.consents import writer
 
     if why == "turned off":
         app.config["EARLY_LOCK_RELEASE"] = False
     else:  # as for a role without EXECUTE on the function: the trial statement fails
-        monkeypatch.setattr(store, "FLUSH_WAL", "SELECT consentry_no_such_function()")
+        monkeypatch.setattr(writer, "FLUSH_WAL", "SELECT consentry_no_such_function()")
     for _ in range(3):
         assert post(event()).status_code == 201
     writes = [batch for batch in batches if "COMMIT" in batch]
@@ -334,12 +334,12 @@ def test_postgres_a_flush_that_fails_after_the_commit_is_answered_by_the_retry(
 ):
     """The commit is in, its flush failed (a connection lost between the two): the request fails,
     the widget sends the event again, and the retry answers with the entry that was kept."""
-    from service.consents import store
+    from service.consents import writer
 
     assert post(event()).status_code == 201  # the site's first entry (and checkpoint)
     body = event()
     with monkeypatch.context() as broken:
-        broken.setattr(store, "FLUSH_WAL", "SELECT consentry_no_such_function()")
+        broken.setattr(writer, "FLUSH_WAL", "SELECT consentry_no_such_function()")
         failed = post(body)
     assert failed.status_code >= 500
     retry = post(body)

@@ -7,38 +7,47 @@ import dataclasses
 import threading
 
 from service.consents import service
-from service.consents.group import REPLAY, GroupCommit, Pending
+from service.consents.group import GroupCommit
+from service.consents.service import (
+    OUTDATED,
+    RECORDED_BEFORE,
+    SITE_CHANGED,
+    Appended,
+    NotAppended,
+    PendingAppend,
+)
 from service.extensions import db
 from tests.helpers.consents import ORIGIN, event, publish, verify
 
 
-def pending_for(site, documents: dict, **overrides) -> Pending:
+def pending_for(site, documents: dict, **overrides) -> PendingAppend:
     body = event(documents=documents, **overrides)
     choices = {"necessary": True, "analytics": True, "marketing": False}
     item = service.entry_item(site.id, body, choices, service.request_fingerprint(body), None)
-    return Pending(site, documents, item)
+    return PendingAppend(site, documents, item)
 
 
-def test_each_append_of_a_group_gets_its_own_outcome(app, client, admin, make_site):
+def test_each_append_of_a_group_gets_its_own_result(app, client, admin, make_site):
     make_site()
     first = publish("privacy", "We collect little.")
     site = service.site_context("news-example", refresh=True)
     recorded = pending_for(site, {"privacy": first})
-    service.append_group([recorded])
+    [result] = service.append_group([recorded])
+    assert isinstance(result, Appended) and result.row["seq"] == 1
 
-    again = dataclasses.replace(recorded, done=False, outcome=None)
+    again = recorded  # the same event, already in the ledger
     fresh = pending_for(site, {"privacy": first})
-    twin = dataclasses.replace(fresh, outcome=None)  # the same event twice in one group
+    twin = dataclasses.replace(fresh)  # the same event twice in one group
     outdated = pending_for(site, {})
     stale = pending_for(dataclasses.replace(site, config_version=site.config_version - 1), {})
     second = pending_for(site, {"privacy": first})
-    group = [again, fresh, twin, outdated, stale, second]
-    service.append_group(group)
+    results = service.append_group([again, fresh, twin, outdated, stale, second])
 
-    assert again.outcome is REPLAY and twin.outcome is REPLAY
-    assert isinstance(outdated.outcome, service.DocumentsOutdated)
-    assert isinstance(stale.outcome, service.SiteChanged)
-    assert [fresh.outcome["seq"], second.outcome["seq"]] == [2, 3]  # one transaction, in order
+    assert results[0] == results[2] == NotAppended(RECORDED_BEFORE)
+    assert results[3].reason == OUTDATED
+    assert isinstance(results[3].error, service.DocumentsOutdated)
+    assert results[4] == NotAppended(SITE_CHANGED)
+    assert [results[1].row["seq"], results[5].row["seq"]] == [2, 3]  # one transaction, in order
     db.session.rollback()
     report = verify(client, admin)
     assert report["ok"] and report["checked"] == 3
@@ -50,48 +59,44 @@ def test_appends_queued_behind_a_running_group_go_in_the_next_one():
     first_running, release_first = threading.Event(), threading.Event()
 
     def run(group):
-        runs.append([pending.item["name"] for pending in group])
+        runs.append(list(group))
         if len(runs) == 1:
             first_running.set()
             release_first.wait(5)
-        for pending in group:
-            pending.outcome = pending.item["name"]
+        return [f"result of {name}" for name in group]
 
-    def submit(name: str) -> Pending:
-        pending = Pending(site=None, documents={}, item={"name": name})
-        groups.submit("site", pending, run)
-        return pending
+    results: dict[str, str] = {}
 
-    results: dict[str, Pending] = {}
-    first = threading.Thread(target=lambda: results.setdefault("a", submit("a")))
+    def submit(name: str) -> None:
+        results[name] = groups.submit("site", name, run)
+
+    first = threading.Thread(target=submit, args=("a",))
     first.start()
     assert first_running.wait(5)
-    others = [
-        threading.Thread(target=lambda n=name: results.setdefault(n, submit(n)))
-        for name in ("b", "c", "d")
-    ]
+    others = [threading.Thread(target=submit, args=(name,)) for name in ("b", "c", "d")]
     for thread in others:
         thread.start()
-    while sum(len(queue) for _lock, queue in groups._sites.values()) < 3:
+    while groups.waiting() < 3:
         threading.Event().wait(0.01)
     release_first.set()
     for thread in [first, *others]:
         thread.join(5)
     assert runs[0] == ["a"] and sorted(runs[1]) == ["b", "c", "d"] and len(runs) == 2
-    assert {name: pending.outcome for name, pending in results.items()} == {
-        name: name for name in "abcd"
-    }
+    assert results == {name: f"result of {name}" for name in "abcd"}
 
 
 def test_a_failed_group_fails_each_of_its_appends():
     groups = GroupCommit()
-    pending = Pending(site=None, documents={}, item={})
 
     def run(group):
         raise ConnectionError("database gone")
 
-    groups.submit("site", pending, run)
-    assert isinstance(pending.outcome, ConnectionError) and pending.done
+    try:
+        groups.submit("site", "item", run)
+    except ConnectionError as error:
+        assert str(error) == "database gone"
+    else:
+        raise AssertionError("the group's error was not raised")
 
 
 def test_threads_of_one_app_append_one_linear_chain(app, client, admin, make_site):

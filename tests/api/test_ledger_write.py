@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from service.consents.models import ConsentRecord
-from service.consents.store import RECORD_COLUMNS, EventRecordedBefore, ledger_transaction
+from service.consents.writer import RECORD_COLUMNS, EventRecordedBefore, ledger_writer
 from service.extensions import db
 from tests.helpers.consents import ORIGIN, event
 
@@ -39,7 +39,7 @@ def ledger_state() -> tuple:
 
 def write_again(changes: dict) -> None:
     record = stored_record() | {"id": str(uuid.uuid4())} | changes
-    with ledger_transaction(db.engine) as ledger:
+    with ledger_writer().transaction() as ledger:
         head = ledger.lock("news-example").head
         head.seq, head.head_hash = head.seq + 1, "f" * 64
         ledger.write(head, [record | {"seq": changes.get("seq", head.seq)}], [])

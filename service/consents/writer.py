@@ -1,4 +1,4 @@
-"""The ledger's SQL: lock a site's head, append entries and checkpoints, move the head.
+"""The ledger writer: lock a site's head, append entries and checkpoints, move the head.
 
 Every append runs in one transaction on the thread's direct connection
 (:class:`service.database.DirectConnections`) with statements compiled once per dialect
@@ -25,13 +25,13 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import UniqueConstraint, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -47,6 +47,7 @@ from ..database import (
 from ..extensions import db
 from ..ledger.chain import GENESIS_HASH
 from ..sites.service import CONFIG_VERSION, CONFIG_VERSION_PREPARED_AS
+from .group import GroupCommit, Item, Result
 from .models import Checkpoint, ConsentRecord, LedgerHead
 
 RECORDS = ConsentRecord.__table__
@@ -89,6 +90,10 @@ PREPARED_AS = {
     "insert_records": "consentry_insert_records",
     "save_head": "consentry_save_head",
 }
+
+
+# What a transaction meets on a connection that is dead or has lost its prepared statements.
+RECONNECT = (psycopg.OperationalError, *LOST_PREPARED)
 
 
 class EventRecordedBefore(Exception):
@@ -171,8 +176,8 @@ Step = tuple[Compiled | BatchStatement | str, Mapping[str, Any] | None]
 
 
 class LedgerTransaction:
-    """One write transaction on a site's ledger (see :func:`ledger_transaction`): ``lock`` first,
-    then ``write``, which commits. A transaction that does not write is rolled back.
+    """One write transaction on a site's ledger (:meth:`LedgerWriter.transaction`): ``lock``
+    first, then ``write``, which commits. A transaction that does not write is rolled back.
 
     Each of the two is one batch of statements. On PostgreSQL a batch is rendered client side
     (:class:`BatchStatement`) and sent as one simple query: one round trip, with half the client
@@ -311,7 +316,6 @@ class AppendQueue:
 
 
 append_queue = AppendQueue()
-_statements: dict[tuple[str, bool], Statements] = {}
 
 
 def end_session_transaction() -> None:
@@ -339,35 +343,83 @@ def can_flush_wal(connection: Any) -> bool:
     return allowed
 
 
-@contextlib.contextmanager
-def ledger_transaction(engine: Engine) -> Iterator[LedgerTransaction]:
-    """A write transaction on the thread's direct connection; rolled back unless it wrote, and
-    when the block raises. The ORM session's transaction is ended first
-    (:func:`end_session_transaction`)."""
-    end_session_transaction()
-    dialect = engine.dialect
-    postgresql = dialect.name == "postgresql"
-    prepare = postgresql and current_app.config["PREPARED_STATEMENTS"]
-    statements = _statements.get((dialect.name, prepare))
-    if statements is None:
-        statements = _statements[dialect.name, prepare] = Statements(dialect, prepare)
-    connection = direct_connections.get(engine)
-    with append_queue.held(engine):
+class LedgerWriter:
+    """The one way into the ledger's tables: every append, checkpoint and import goes through
+    :meth:`transaction` (or, for live consents, :meth:`append_in_group`).
+
+    It owns what makes writing fast and safe, so the rest of the code does not see it: the
+    thread's direct connection (:class:`service.database.DirectConnections`), the statements
+    compiled once per dialect and prepared once per connection, the SQLite lock-file queue
+    (:class:`AppendQueue`), PostgreSQL's early lock release and the group commit
+    (:class:`.group.GroupCommit`). ``PREPARED_STATEMENTS`` and ``EARLY_LOCK_RELEASE`` are read
+    from the app's configuration at each transaction.
+    """
+
+    def __init__(self) -> None:
+        self._groups: GroupCommit = GroupCommit()
+        self._statements: dict[tuple[str, bool], Statements] = {}
+
+    def append_in_group(
+        self, site_id: str, item: Item, run: Callable[[Sequence[Item]], Sequence[Result]]
+    ) -> Result:
+        """``run`` ``item`` with the other appends this worker has waiting for the site, in one
+        transaction (``run`` opens it with :meth:`transaction`); ``item``'s own result."""
+        end_session_transaction()  # its snapshot could predate the entry a replay reads
+        return self._groups.submit(site_id, item, lambda group: self._run_reconnecting(run, group))
+
+    @staticmethod
+    def _run_reconnecting(run: Callable[[Sequence[Item]], Sequence[Result]], group):
+        """``run(group)``, once more on a new connection when the thread's direct connection
+        turned out dead or without its prepared statements (a PostgreSQL restart, a proxy that
+        changed server connections): the transaction then dropped the connection. Safe to run
+        again: an event whose commit did get through is answered with that first recording."""
         try:
-            direct_connections.prepare(engine, statements.prepared)
-            early_release = (
-                postgresql
-                and current_app.config["EARLY_LOCK_RELEASE"]
-                and can_flush_wal(connection)
-            )
-            transaction = LedgerTransaction(engine, connection, statements, early_release)
-            yield transaction
-        except LOST_PREPARED:
-            # The request fails (and is retried: the fast path hands it to Flask, the widget
-            # sends it again); a new connection prepares the statements anew.
-            direct_connections.discard()
-            raise
-        finally:
-            direct_connections.rollback()  # nothing to do after a commit
-        if transaction.flush_on_exit:
-            connection.execute(FLUSH_WAL)
+            return run(group)
+        except RECONNECT:
+            if direct_connections.holds(db.engine):
+                raise  # the connection is fine: the statement itself failed
+            return run(group)
+
+    @contextlib.contextmanager
+    def transaction(self, engine: Engine | None = None) -> Iterator[LedgerTransaction]:
+        """A write transaction on the thread's direct connection; rolled back unless it wrote,
+        and when the block raises. The ORM session's transaction is ended first
+        (:func:`end_session_transaction`)."""
+        engine = engine or db.engine
+        end_session_transaction()
+        postgresql = engine.dialect.name == "postgresql"
+        config = current_app.config
+        prepare = postgresql and config["PREPARED_STATEMENTS"]
+        statements = self._statements_for(engine.dialect, prepare)
+        connection = direct_connections.get(engine)
+        with append_queue.held(engine):
+            try:
+                direct_connections.prepare(engine, statements.prepared)
+                early_release = (
+                    postgresql and config["EARLY_LOCK_RELEASE"] and can_flush_wal(connection)
+                )
+                transaction = LedgerTransaction(engine, connection, statements, early_release)
+                yield transaction
+            except LOST_PREPARED:
+                # A new connection prepares the statements anew (``append_in_group`` retries).
+                direct_connections.discard()
+                raise
+            finally:
+                direct_connections.rollback()  # nothing to do after a commit
+            if transaction.flush_on_exit:
+                connection.execute(FLUSH_WAL)
+
+    def _statements_for(self, dialect: Dialect, prepare: bool) -> Statements:
+        statements = self._statements.get((dialect.name, prepare))
+        if statements is None:
+            statements = self._statements[dialect.name, prepare] = Statements(dialect, prepare)
+        return statements
+
+
+def ledger_writer() -> LedgerWriter:
+    """The app's ledger writer (:func:`init_app`)."""
+    return current_app.extensions["consentry_ledger_writer"]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["consentry_ledger_writer"] = LedgerWriter()
