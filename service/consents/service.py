@@ -1,11 +1,12 @@
 """Consent rules and the ledger append.
 
-``record_consent`` validates an event against the site (origin, categories, current documents),
-then appends it: the append takes the site's write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a
-row lock on ``ledger_heads``), re-checks idempotency under the lock, builds the canonical body,
-chains it, signs it, extends the Merkle frontier and cuts a checkpoint when one is due, all in one
-transaction, together with the appends the worker has waiting for the same site (``group``). The
-SQL is in ``store``. Nothing here ever updates or deletes an entry.
+``record_event`` (called by :func:`.recording.record_consent`) checks an event against the site
+(origin, categories, current documents), then appends it: the append takes the site's write lock
+(SQLite ``BEGIN IMMEDIATE``; PostgreSQL a row lock on ``ledger_heads``), re-checks idempotency
+under the lock, builds the canonical body, chains it, signs it, extends the Merkle frontier and
+cuts a checkpoint when one is due, all in one transaction, together with the appends the worker
+has waiting for the same site. The writing itself is :class:`.writer.LedgerWriter`'s. Nothing
+here ever updates or deletes an entry.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A month of consent history for the demo site, so the console has something true to show.
 
-Every event goes through :func:`service.consents.service.record_consent`, the function the consent
-POST calls, with its clock set to the visit's moment: it is checked against the site and the
+Every event goes through :func:`service.consents.service.record_history`, the consent POST's own
+checks and append (``check_event``, ``entry_item``, ``append_group``), with its clock set to the
+visit's moment: it is checked against the site and the
 documents in force then, chained, signed and checkpointed like any other. Document versions are
 published on their day of the month the same way (``publish_text(now=...)``).
 
