@@ -50,22 +50,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def seed(instance: Path, base_url: str, database_url: str | None = None) -> None:
+def seed(instance: Path, base_url: str, database_url: str | None = None, root: Path = ROOT) -> None:
     """Migrate a fresh database (SQLite in ``instance`` unless ``database_url``) and seed the
-    demo site with its documents."""
+    demo site with its documents, with the code of the checkout at ``root``."""
     code = (
         "from flask_migrate import upgrade\n"
         "from service import create_app\n"
-        "from service.demo.seed import seed_demo\n"
+        "try:\n"
+        "    from service.demo.seed import seed_demo\n"
+        "except ImportError:  # a checkout from before service/demo/seed.py\n"
+        "    from service.demo import seed_demo\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    upgrade()\n"
         f"    seed_demo({base_url!r})\n"
     )
-    env = os.environ | {"CONSENTRY_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+    env = os.environ | {"CONSENTRY_INSTANCE_PATH": str(instance), "PYTHONPATH": str(root)}
     if database_url:
         env["CONSENTRY_DATABASE_URL"] = database_url
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=root, check=True, capture_output=True)
 
 
 def start_gunicorn(

@@ -8,7 +8,12 @@ entry), in alternating rounds. Prints median requests/s, latency p50/p99 and the
 bar (>= 50%), then verifies the ledger the run produced.
 
     PYTHONPATH=. python bench/consent_throughput.py [--rounds 3] [--seconds 5] [--db both]
-        [--workers 2] [--threads 1]
+        [--workers 2] [--threads 1] [--against PATH] [--db-suffix _NAME]
+
+``--against PATH`` runs another checkout's service too (say ``git worktree add ../old COMMIT``),
+on a database of its own, in the same rotating rounds, and prints this checkout's consent rate
+against it (the median of per-round ratios). PostgreSQL databases are named
+``consentry_bench{suffix}`` and ``consentry_bench{suffix}_against``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -122,7 +128,7 @@ def _latency(output: str, label: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def prepare_database(kind: str, folder: Path) -> tuple[str | None, str]:
+def prepare_database(kind: str, folder: Path, name: str) -> tuple[str | None, str]:
     """(service DATABASE_URL or None for the default SQLite file, bare endpoint's URL)."""
     if kind == "sqlite":
         bare = folder / "bare.db"
@@ -136,18 +142,18 @@ def prepare_database(kind: str, folder: Path) -> tuple[str | None, str]:
         return None, str(bare)
     base = POSTGRES_URL.rsplit("/", 1)[0]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS consentry_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE consentry_bench")
-    url = f"{base}/consentry_bench"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{base}/{name}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_ping (id bigserial PRIMARY KEY, body text)")
     return url, url
 
 
-def service_env(instance: Path, database_url: str | None) -> dict[str, str]:
+def service_env(instance: Path, database_url: str | None, root: Path = ROOT) -> dict[str, str]:
     env = os.environ | {
         "CONSENTRY_INSTANCE_PATH": str(instance),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
         "CONSENTRY_CONSENT_RATE_LIMIT": "100000 per second",
     }
     if database_url:
@@ -174,7 +180,7 @@ def consent_template(origin: str) -> str:
     )
 
 
-def verify_ledger(instance: Path, database_url: str | None) -> str:
+def verify_ledger(instance: Path, database_url: str | None, root: Path = ROOT) -> str:
     code = (
         "from service import create_app\n"
         "from service.consents.service import verify_site_ledger\n"
@@ -185,7 +191,8 @@ def verify_ledger(instance: Path, database_url: str | None) -> str:
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
-        env=service_env(instance, database_url),
+        env=service_env(instance, database_url, root),
+        cwd=root,
         check=True,
         capture_output=True,
         text=True,
@@ -194,73 +201,131 @@ def verify_ledger(instance: Path, database_url: str | None) -> str:
     return f"ledger verify: ok={ok}, {int(checked):,} entries"
 
 
+@dataclass
+class Target:
+    """One endpoint driven by wrk: the bare INSERT, this checkout's consent POST, or another
+    checkout's (``--against``)."""
+
+    label: str
+    url: str
+    origin: str = ""  # the site's allowed origin (consent POSTs), sent as Origin
+    template: str = ""  # the consent body, with the documents this checkout's site shows
+    results: list[dict] = field(default_factory=list)
+    verify: tuple[Path, str | None, Path] | None = None  # instance, database URL, checkout
+
+
+def start_service(
+    kind: str, folder: Path, label: str, root: Path, database: str, workers: int, threads: int
+) -> tuple[subprocess.Popen, Target, str | None]:
+    """Seed a database of its own with the checkout at ``root`` and serve it: (gunicorn, its
+    target, the bare endpoint's database URL that came with it)."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    instance = folder / f"instance-{database}"
+    database_url, bare_url = prepare_database(kind, folder, database)
+    seed(instance, origin, database_url, root)
+    env = service_env(instance, database_url, root)
+    server = start_gunicorn("service:create_app()", port, env, root, workers, threads)
+    target = Target(label, f"{origin}/api/v1/sites/news-example/consents", origin)
+    target.template = consent_template(origin)
+    target.verify = (instance, database_url, root)
+    return server, target, bare_url
+
+
 def run(
-    kind: str, rounds: int, seconds: int, workers: int, threads: int, connections: int
+    kind: str,
+    rounds: int,
+    seconds: int,
+    workers: int,
+    threads: int,
+    connections: int,
+    against: Path | None = None,
+    suffix: str = "",
 ) -> float:
+    checkouts = [("consent POST", ROOT, f"consentry_bench{suffix}")]
+    if against:
+        label = f"consent POST ({against.name})"
+        checkouts.append((label, against.resolve(), f"consentry_bench{suffix}_against"))
     with tempfile.TemporaryDirectory(prefix="consentry-bench-") as folder:
         folder = Path(folder)
-        app_port, bare_port = free_port(), free_port()
-        origin = f"http://127.0.0.1:{app_port}"
-        instance = folder / "instance"
-        database_url, bare_url = prepare_database(kind, folder)
-        seed(instance, origin, database_url)
-        (folder / "bare_app.py").write_text(BARE_APP)
-        servers = [
-            start_gunicorn(
-                "service:create_app()",
-                app_port,
-                service_env(instance, database_url),
-                ROOT,
-                workers,
-                threads,
-            ),
-            start_gunicorn(
-                "bare_app:app",
-                bare_port,
-                os.environ | {"PYTHONPATH": ".", "BARE_DATABASE_URL": bare_url},
-                folder,
-                workers,
-                threads,
-            ),
-        ]
+        servers, targets, bare_url = [], [], None
         try:
-            template = consent_template(origin)
-            headers = {"Origin": origin, "Content-Type": "application/json"}
-            consent_url = f"{origin}/api/v1/sites/news-example/consents"
-            insert_url = f"http://127.0.0.1:{bare_port}/insert"
-            warm_up = wrk_post(consent_url, 1, template, headers)
-            wrk_post(insert_url, 1, template, headers)
-            consent, bare = [], []
-            for _ in range(rounds):
-                bare.append(wrk_post(insert_url, seconds, template, headers, connections))
-                consent.append(wrk_post(consent_url, seconds, template, headers, connections))
+            for label, root, database in checkouts:
+                server, target, bare = start_service(
+                    kind, folder, label, root, database, workers, threads
+                )
+                servers.append(server)
+                targets.append(target)
+                bare_url = bare_url or bare
+            bare_port = free_port()
+            (folder / "bare_app.py").write_text(BARE_APP)
+            env = os.environ | {"PYTHONPATH": ".", "BARE_DATABASE_URL": bare_url}
+            servers.append(start_gunicorn("bare_app:app", bare_port, env, folder, workers, threads))
+            bare = Target("bare Flask one INSERT", f"http://127.0.0.1:{bare_port}/insert")
+            bare.origin, bare.template = targets[0].origin, targets[0].template
+            answered = drive([bare, *targets], rounds, seconds, connections)
         finally:
             for server in servers:
                 server.terminate()
                 server.wait(10)
-        verified = verify_ledger(instance, database_url)
-
-    def med(results: list[dict], key: str) -> float:
-        return statistics.median(result[key] for result in results)
-
-    ratio = med(consent, "rps") / med(bare, "rps")
-    answered = warm_up["requests"] + sum(result["requests"] for result in consent)
-    kind_of_workers = "sync workers" if threads == 1 else f"gthread workers x {threads} threads"
+        verified = [verify_ledger(*target.verify) for target in targets]
     print(
-        f"[{kind}] wrk -t2 -c{connections}, {rounds} rounds x {seconds} s, "
-        f"gunicorn {workers} {kind_of_workers}"
+        f"[{kind}] wrk -t2 -c{connections}, {rounds} rounds x {seconds} s, gunicorn {workers} "
+        + ("sync workers" if threads == 1 else f"gthread workers x {threads} threads")
     )
-    for name, results in (("bare Flask one INSERT", bare), ("consent POST", consent)):
+    return report(bare, targets, verified, answered)
+
+
+def drive(targets: list[Target], rounds: int, seconds: int, connections: int) -> dict[str, int]:
+    """Warm every target up, then run ``rounds`` rounds, rotating which goes first (the
+    machine's load drifts during a run). Returns the POSTs each target answered."""
+    answered = {}
+    for target in targets:
+        headers = {"Origin": target.origin, "Content-Type": "application/json"}
+        answered[target.label] = wrk_post(target.url, 1, target.template, headers)["requests"]
+    for number in range(rounds):
+        shift = number % len(targets)
+        for target in targets[shift:] + targets[:shift]:
+            headers = {"Origin": target.origin, "Content-Type": "application/json"}
+            result = wrk_post(target.url, seconds, target.template, headers, connections)
+            target.results.append(result)
+            answered[target.label] += result["requests"]
+    return answered
+
+
+def per_round(numerator: Target, denominator: Target) -> float:
+    """The median of the per-round ratios of two targets' rates (each round's runs saw about
+    the same machine load)."""
+    pairs = zip(numerator.results, denominator.results, strict=True)
+    return statistics.median(n["rps"] / d["rps"] for n, d in pairs)
+
+
+def report(
+    bare: Target, targets: list[Target], verified: list[str], answered: dict[str, int]
+) -> float:
+    """Print every target's medians and the ratios; returns this checkout's ratio to the bare
+    INSERT."""
+
+    def med(target: Target, key: str) -> float:
+        return statistics.median(result[key] for result in target.results)
+
+    for target in [bare, *targets]:
         print(
-            f"  {name:22} {med(results, 'rps'):7.0f} req/s  p50 {med(results, 'p50'):6.2f} ms"
-            f"  p99 {med(results, 'p99'):7.2f} ms  (rounds: "
-            + ", ".join(f"{r['rps']:.0f}" for r in results)
+            f"  {target.label:34} {med(target, 'rps'):7.0f} req/s  p50 {med(target, 'p50'):6.2f}"
+            f" ms  p99 {med(target, 'p99'):7.2f} ms  (rounds: "
+            + ", ".join(f"{r['rps']:.0f}" for r in target.results)
             + ")"
         )
+    ratio = per_round(targets[0], bare)
     print(
-        f"  ratio {ratio:.1%} (bar >= {BAR:.0%}) {'PASS' if ratio >= BAR else 'FAIL'}; {verified}"
-        f" for {answered:,} answered POSTs (every one a new event)"
+        f"  ratio to the bare INSERT {ratio:.1%} (bar >= {BAR:.0%}) "
+        + ("PASS" if ratio >= BAR else "FAIL")
     )
+    for target, line in zip(targets, verified, strict=True):
+        print(f"  {target.label}: {line} for {answered[target.label]:,} answered POSTs")
+    if len(targets) > 1:
+        against = per_round(targets[0], targets[1])
+        print(f"  this checkout against {targets[1].label}: {against:.1%} (median per-round ratio)")
     return ratio
 
 
@@ -272,20 +337,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers, both apps")
     parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument(
+        "--against", type=Path, default=None, help="another checkout to run beside this one"
+    )
+    parser.add_argument(
+        "--db-suffix", default="", help="appended to the PostgreSQL databases' names"
+    )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
     kinds = ["sqlite", "postgresql"] if options.db == "both" else [options.db]
+    settings = (options.rounds, options.seconds, options.workers, options.threads)
     ratios = [
-        run(
-            kind,
-            options.rounds,
-            options.seconds,
-            options.workers,
-            options.threads,
-            options.connections,
-        )
+        run(kind, *settings, options.connections, options.against, options.db_suffix)
         for kind in kinds
     ]
     return 0 if all(ratio >= BAR for ratio in ratios) else 1
