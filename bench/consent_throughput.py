@@ -131,7 +131,7 @@ def _latency(output: str, label: str) -> float:
 def prepare_database(kind: str, folder: Path, name: str) -> tuple[str | None, str]:
     """(service DATABASE_URL or None for the default SQLite file, bare endpoint's URL)."""
     if kind == "sqlite":
-        bare = folder / "bare.db"
+        bare = folder / f"{name}-bare.db"
         import sqlite3
 
         connection = sqlite3.connect(bare)
@@ -265,15 +265,24 @@ def run(
             bare.origin, bare.template = targets[0].origin, targets[0].template
             answered = drive([bare, *targets], rounds, seconds, connections)
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(10)
+            stop(servers)
         verified = [verify_ledger(*target.verify) for target in targets]
     print(
         f"[{kind}] wrk -t2 -c{connections}, {rounds} rounds x {seconds} s, gunicorn {workers} "
         + ("sync workers" if threads == 1 else f"gthread workers x {threads} threads")
     )
     return report(bare, targets, verified, answered)
+
+
+def stop(servers: list[subprocess.Popen]) -> None:
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+            server.kill()
+            server.wait(10)
 
 
 def drive(targets: list[Target], rounds: int, seconds: int, connections: int) -> dict[str, int]:
