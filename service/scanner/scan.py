@@ -8,6 +8,7 @@ refused, navigations off them aborted), at most ``max_pages`` pages, and no new 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import time
 from collections import deque
@@ -101,6 +102,17 @@ class _Crawl:
             self.queue.append(url)
 
 
+def _run_async(coroutine):
+    """``asyncio.run``, or the same in a helper thread when this thread already runs an event
+    loop (a caller inside async code, or beside Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress | None = None):
     """Scan ``site`` (a site config: id, allowed_origins, categories, mode) and return a
     ScanOutcome; never raises for a page's failure (it is recorded on the page)."""
@@ -111,7 +123,7 @@ def run_scan(site: Mapping[str, Any], options: ScanOptions, progress: Progress |
     started = time.time()
     pages: list[PageResult] = []
     try:
-        stopped, version = asyncio.run(_browse(crawl, phases, options, pages, progress))
+        stopped, version = _run_async(_browse(crawl, phases, options, pages, progress))
     except KeyboardInterrupt:  # a second Ctrl-C, while the browser was closing
         stopped, version = "interrupted", ""
     for page in pages:

@@ -290,7 +290,9 @@ def test_leaky_page_yields_exactly_its_planted_findings(fixtures):
     assert _verify_with_jwks(fixtures.live, scans.report_jws(completed.row)) == report
 
 
-def test_undeclared_and_miscategorised_cookies_are_found(fixtures):
+def test_undeclared_and_miscategorised_cookies_are_found(fixtures, browser):
+    # ``browser`` starts the suite's sync Playwright (an event loop in this thread) first, as
+    # when another e2e test ran earlier on the same worker: the scan must still run.
     report = _scan(fixtures, "scan-undeclared", "/undeclared", max_pages=1).report
     assert _kinds(report) == {"undeclared_cookie": 2, "category_mismatch": 1}
     gat = _finding(report, "undeclared_cookie", name="_gat_UA-1")[0]
