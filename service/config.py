@@ -10,8 +10,14 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+# Secrets shorter than this are refused in production (HMAC-SHA256 keys: 256 bits).
+MIN_SECRET_BYTES = 32
+# Answered in development when ALLOWED_HOSTS is not set.
+DEVELOPMENT_HOSTS = ("localhost", ".localhost", "127.0.0.1")
 
 DEFAULTS: dict[str, Any] = {
     # "development" generates missing secrets in the instance folder; "production" refuses to.
@@ -43,7 +49,12 @@ DEFAULTS: dict[str, Any] = {
     # Production signing keys: PEM texts or files, current first, then retired ones.
     "SIGNING_KEYS": [],
     "SIGNING_KEY_FILES": [],
-    "PUBLIC_URL": None,  # e.g. https://consent.example.com; None: taken from each request
+    # e.g. https://consent.example.com; required in production. In development links are built
+    # from each request's Host, so only ALLOWED_HOSTS are answered.
+    "PUBLIC_URL": None,
+    # Host names answered (Flask's TRUSTED_HOSTS; ".example.com" includes subdomains). None: in
+    # development the local names below, in production any (PUBLIC_URL builds every link).
+    "ALLOWED_HOSTS": None,
     # Proxies (addresses or CIDR ranges, JSON list) whose forwarding headers are believed: the
     # client address (X-Forwarded-For) and the visitor's region (REGION_HEADERS). Default none.
     "TRUSTED_PROXIES": [],
@@ -79,6 +90,33 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["SECRET_KEY"] = load_secret(app, "SECRET_KEY", "secret_key")
     app.config["PEPPER"] = load_secret(app, "PEPPER", "pepper")
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["TRUSTED_HOSTS"] = allowed_hosts(app)
+    if app.config["ENV"] == "production":
+        refuse_unsafe_production(app)
+
+
+def allowed_hosts(app: Flask) -> list[str] | None:
+    hosts = app.config.get("ALLOWED_HOSTS")
+    if hosts is None and app.config["ENV"] != "production":
+        return list(DEVELOPMENT_HOSTS)
+    return list(hosts) if hosts is not None else None
+
+
+def refuse_unsafe_production(app: Flask) -> None:
+    """Production never starts with guessable secrets, a debugger, or links taken from Host."""
+    problems = [
+        f"CONSENTRY_{name} must be at least {MIN_SECRET_BYTES} bytes"
+        for name in ("SECRET_KEY", "PEPPER")
+        if len(app.config[name].encode()) < MIN_SECRET_BYTES
+    ]
+    if app.debug or app.config.get("DEBUG"):
+        problems.append("debug mode is on (FLASK_DEBUG): its console runs code for anyone")
+    public_url = app.config.get("PUBLIC_URL") or ""
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append("CONSENTRY_PUBLIC_URL must be set to the service's https:// address")
+    if problems:
+        raise RuntimeError("Refusing to start in production: " + "; ".join(problems) + ".")
 
 
 def instance_path() -> str:

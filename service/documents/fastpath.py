@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.http import parse_etags
+from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wrappers import Request
 
 from ..extensions import db
@@ -85,8 +86,11 @@ class BannerFastPath:
         public_url = self.app.config.get("PUBLIC_URL")
         if public_url:
             return public_url.rstrip("/")
-        if not environ.get("HTTP_HOST") or self.app.config.get("TRUSTED_HOSTS"):
+        trusted_hosts = self.app.config.get("TRUSTED_HOSTS")
+        if not environ.get("HTTP_HOST"):
             return None  # let Flask validate the host
+        if trusted_hosts and not host_is_trusted(environ["HTTP_HOST"], trusted_hosts):
+            return None  # Flask answers 400
         # The same parts, normalised the same way, as the Flask view's request.scheme/host/root_path
         request = Request(environ, populate_request=False, shallow=True)
         return f"{request.scheme}://{request.host}{request.root_path}"

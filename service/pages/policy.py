@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from ..documents import service
 from ..documents.diff import render_changes
 from ..documents.locales import direction, is_valid_locale
+from ..sites.models import Site
 from ..sites.service import get_site
 from ..timeutil import as_utc, isoformat
 
@@ -29,6 +30,12 @@ bp = Blueprint(
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
 )
+
+
+def policy_page_csp(site: Site) -> str:
+    """The page's policy; only the site's own pages may frame it (a policy shown in a dialog)."""
+    ancestors = " ".join(["'self'", *site.allowed_origins])
+    return f"{CONTENT_SECURITY_POLICY}; frame-ancestors {ancestors}"
 
 
 @bp.app_template_filter("iso")
@@ -91,7 +98,7 @@ def _page(site_id: str, kind: str, state: service.VersionState) -> Response:
         locales=sorted(doc.texts),
     )
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = policy_page_csp(site)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from marshmallow import (
     Schema,
@@ -17,12 +16,12 @@ from ..jurisdictions.regions import MODES, valid_match
 from ..ledger.vocabulary import POLICY_KINDS
 from ..timeutil import UtcDateTime
 from .models import FIRST_LAYER_BUTTONS
+from .origins import OriginError, parse_allowed_origin
 
 # A site or category id, as URLs carry it (the fast paths match request paths with it).
 SLUG_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 SLUG = re.compile(rf"^{SLUG_PATTERN}$")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CONSENT_MODE_SIGNALS = (
     "ad_storage",
     "analytics_storage",
@@ -32,34 +31,15 @@ CONSENT_MODE_SIGNALS = (
     "personalization_storage",
     "security_storage",
 )
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalise_origin(value: str) -> str:
-    """``scheme://host[:port]`` in the form browsers send in ``Origin``; wildcard only as
-    ``scheme://*.example.com`` (any subdomain of example.com)."""
-    if not isinstance(value, str) or len(value) > 255:
-        raise ValidationError("Give an origin as scheme://host[:port].")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in DEFAULT_PORTS:
-        raise ValidationError("The scheme must be http or https.")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValidationError("An origin has no path, query, fragment or user info.")
+    """``scheme://host[:port]`` in the form browsers send in ``Origin`` (IDNA host); wildcard
+    only as ``scheme://*.example.com`` (one or more whole labels before example.com)."""
     try:
-        port = parts.port
-    except ValueError as error:
-        raise ValidationError("The port is not valid.") from error
-    host = (parts.hostname or "").lower()
-    labels = host.split(".")
-    wildcard = labels[0] == "*"
-    if wildcard:
-        labels = labels[1:]
-        if len(labels) < 2:
-            raise ValidationError("A wildcard needs a domain: https://*.example.com.")
-    if not labels or not all(HOST_LABEL.match(label) for label in labels):
-        raise ValidationError("The host is not valid; wildcards are only allowed as '*.domain'.")
-    netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
-    return f"{parts.scheme}://{netloc}"
+        return str(parse_allowed_origin(value))
+    except OriginError as error:
+        raise ValidationError(str(error)) from error
 
 
 class OriginField(fields.String):

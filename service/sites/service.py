@@ -13,6 +13,7 @@ from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from ..jurisdictions.compliance import check_site_settings, site_settings
 from .models import FIRST_LAYER_BUTTONS, Site
+from .origins import origin_in
 
 # A site's config_version (bumped by every change to the site or its documents), by ``site_id``:
 # the banner's per-request probe and the ledger's locking read, each on its direct connection.
@@ -181,15 +182,4 @@ def bump_config_version(site: Site) -> None:
 def origin_allowed(site: Site, origin: str | None) -> bool:
     """True when ``origin`` (as browsers send it) is one of the site's allowed origins; an entry
     ``https://*.example.com`` allows every subdomain of example.com, not example.com itself."""
-    if not origin:
-        return False
-    origin = origin.lower()
-    for allowed in site.allowed_origins:
-        if origin == allowed:
-            return True
-        scheme, _, host = allowed.partition("://*.")
-        if host and origin.startswith(scheme + "://") and origin.endswith("." + host):
-            label = origin[len(scheme) + 3 : -len(host) - 1]
-            if label and ":" not in label:
-                return True
-    return False
+    return origin_in(site.allowed_origins, origin)

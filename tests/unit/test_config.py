@@ -48,8 +48,8 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
 def test_production_reads_secrets_from_files_named_in_the_environment(tmp_path):
     from service.crypto.keys import generate_signing_key
 
-    (tmp_path / "s").write_text("from-file-secret\n")
-    (tmp_path / "p").write_text("from-file-pepper\n")
+    (tmp_path / "s").write_text("from-file-secret-" + "s" * 32 + "\n")
+    (tmp_path / "p").write_text("from-file-pepper-" + "p" * 32 + "\n")
     key = generate_signing_key()
     (tmp_path / "k.pem").write_text(key.private_pem())
     settings = {
@@ -57,11 +57,12 @@ def test_production_reads_secrets_from_files_named_in_the_environment(tmp_path):
         "ENV": "production",
         "SECRET_KEY_FILE": str(tmp_path / "s"),
         "PEPPER_FILE": str(tmp_path / "p"),
+        "PUBLIC_URL": "https://consent.example.com",
     }
     with pytest.raises(RuntimeError, match="SIGNING_KEY"):
         create_app(settings)
     app = create_app({**settings, "SIGNING_KEY_FILES": [str(tmp_path / "k.pem")]})
-    assert app.config["SECRET_KEY"] == "from-file-secret"
-    assert app.config["PEPPER"] == "from-file-pepper"
+    assert app.config["SECRET_KEY"] == "from-file-secret-" + "s" * 32
+    assert app.config["PEPPER"] == "from-file-pepper-" + "p" * 32
     assert app.extensions["consentry_keys"].ring().current.kid == key.kid
     assert not (tmp_path / "inst" / "signing-keys").exists()
