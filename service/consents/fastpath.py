@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from werkzeug.exceptions import InternalServerError
+from werkzeug.sansio.utils import host_is_trusted
 
 from ..errors import InternalError, envelope
 from ..sites.schemas import SLUG_PATTERN
@@ -56,14 +57,15 @@ class ConsentFastPath:
 
     def _plain_body(self, environ: dict[str, Any]) -> bool:
         """A JSON or text/plain body of a stated length within the limit (Flask answers the
-        rest: 413, 415, chunked bodies); and no host validation to do first."""
+        rest: 413, 415, chunked bodies, an untrusted Host)."""
         media_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         length = environ.get("CONTENT_LENGTH", "")
+        trusted_hosts = self.app.config.get("TRUSTED_HOSTS")
         return (
             media_type in MEDIA_TYPES
             and length.isdigit()
             and 0 < int(length) <= self.app.config["MAX_CONTENT_LENGTH"]
-            and not self.app.config.get("TRUSTED_HOSTS")
+            and (not trusted_hosts or host_is_trusted(environ.get("HTTP_HOST"), trusted_hosts))
         )
 
     def _answer(self, site_id: str, environ: dict[str, Any]) -> Answer:

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from service import create_app
+from service.consents.fastpath import ConsentFastPath
 from service.extensions import db
 from tests.helpers.apps import rate_limited_app
 from tests.helpers.consents import ORIGIN, event
@@ -18,12 +19,20 @@ from tests.helpers.sites import site_payload
 URL = "/api/v1/sites/news-example/consents"
 
 
+def consent_fast_path(app):
+    """The consent fast path among the app's WSGI layers, and the layer that calls it."""
+    outer, layer = app, app.wsgi_app
+    while not isinstance(layer, ConsentFastPath):
+        outer, layer = layer, layer.wsgi_app
+    return outer, layer
+
+
 class FlaskCalls:
     """Counts the requests that reach Flask behind the fast path."""
 
     def __init__(self, app) -> None:
         self.count = 0
-        fast_path = app.wsgi_app
+        _outer, fast_path = consent_fast_path(app)
         flask_app = fast_path.wsgi_app
 
         def counting(environ, start_response):
@@ -64,7 +73,8 @@ def test_the_fast_path_and_the_view_give_the_same_answer(app, client, flask_call
     body = event()
     first = client.post(URL, json=body, headers={"Origin": ORIGIN})
     # The same event again, straight to the Flask view (a replay: the first answer again).
-    app.wsgi_app = app.wsgi_app.wsgi_app  # without the fast path
+    outer, fast_path = consent_fast_path(app)
+    outer.wsgi_app = fast_path.wsgi_app  # without the fast path
     again = client.post(URL, json=body, headers={"Origin": ORIGIN})
     assert again.status_code == first.status_code == 201
     assert {k: v for k, v in again.get_json().items() if k != "subject_token"} == {
