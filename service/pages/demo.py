@@ -21,7 +21,18 @@ bp = Blueprint(
     static_url_path="",
 )
 
-CONTENT_SECURITY_POLICY = "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'"
+CONTENT_SECURITY_POLICY = (
+    "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'self'"
+)
+# The demo's own files (the ad frame, its styles): the article may frame them.
+STATIC_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'self'"
+
+
+@bp.after_request
+def demo_files_may_be_framed_by_the_article(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", STATIC_POLICY)
+    return response
 
 
 @bp.get("")
