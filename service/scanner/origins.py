@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from ..sites.schemas import DEFAULT_PORTS
+from ..sites.origins import DEFAULT_PORTS
 
 
 class OriginRefused(ValueError):
