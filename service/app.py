@@ -37,7 +37,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask("service", instance_path=folder, instance_relative_config=True)
     load_config(app, config)
 
-    from . import database, errors, signing
+    from . import database, errors, inputs, signing
+
+    inputs.init_app(app)  # first: URL rules take their converters when they are added
     from .extensions import api, db, limiter, migrate
 
     db.init_app(app)
@@ -53,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         importlib.import_module(feature).init_app(app)
     from . import headers
 
+    inputs.init_wsgi(app)
     headers.init_app(app)  # last: outside the fast paths, so their answers get the headers too
     return app
 

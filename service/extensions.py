@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_smorest
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -14,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
 from .errors import ErrorSchema, handle_http_exception
+from .inputs import StrictFlaskParser
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,6 +43,12 @@ class ConsentryApi(Api):
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose JSON bodies are parsed strictly (``service.inputs``)."""
+
+    ARGUMENTS_PARSER = StrictFlaskParser()
 
 
 # Objects keep their loaded values after commit: a request reads what it just wrote without

@@ -17,6 +17,7 @@ from ..consents.service import latest_checkpoint
 from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
 from ..errors import Unauthorized, Unprocessable
 from ..extensions import db
+from ..inputs import MAX_DATABASE_INT
 from ..ledger.canonical import canonical_json
 from ..signing import keyring, read_subject_token
 from ..sites.models import Site
@@ -73,7 +74,7 @@ def decode_cursor(text: str, order: str) -> int:
     if not isinstance(data, dict) or set(data) != {"d", "s"}:
         raise problem
     seq, direction = data["s"], data["d"]
-    if type(seq) is not int or seq < 0 or direction not in ("asc", "desc"):
+    if type(seq) is not int or not 0 <= seq <= MAX_DATABASE_INT or direction not in ("asc", "desc"):
         raise problem
     if direction != order:
         raise Unprocessable(

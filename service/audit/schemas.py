@@ -9,6 +9,11 @@ from ..ledger.vocabulary import ACTIONS, METHODS, SUBJECT
 
 DOCUMENT_REF = re.compile(r"^(privacy|terms|cookies|banner):([1-9][0-9]{0,8})$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Dates outside these are refused: day arithmetic near year 1 or 9999 overflows.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+# A stats answer has one bucket per day: at most ten years of them.
+MAX_STATS_DAYS = 3660
 
 
 class Moment(fields.Field):
@@ -26,13 +31,17 @@ class Moment(fields.Field):
         try:
             if DATE.match(value):
                 day = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-                return day + timedelta(days=1) if self.end else day
-            moment = datetime.fromisoformat(value)
-        except ValueError:
+                moment = day + timedelta(days=1) if self.end else day
+            else:
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValidationError("Give a time zone, e.g. 2026-11-28T10:00:00Z.")
+                moment = moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise ValidationError("Not a date: use 2026-11-28 or 2026-11-28T10:00:00Z.") from None
-        if moment.tzinfo is None:
-            raise ValidationError("Give a time zone, e.g. 2026-11-28T10:00:00Z.")
-        return moment.astimezone(UTC)
+        if not FIRST_DAY <= moment.date() <= LAST_DAY:
+            raise ValidationError(f"Give a date between {FIRST_DAY} and {LAST_DAY}.")
+        return moment
 
 
 class DocumentRef(fields.String):
@@ -77,9 +86,19 @@ class ProofQuerySchema(Schema):
 
 
 class StatsQuerySchema(Schema):
-    first_day = fields.Date(data_key="from", load_default=None)
-    last_day = fields.Date(data_key="to", load_default=None)
+    first_day = fields.Date(
+        data_key="from", load_default=None, validate=validate.Range(FIRST_DAY, LAST_DAY)
+    )
+    last_day = fields.Date(
+        data_key="to", load_default=None, validate=validate.Range(FIRST_DAY, LAST_DAY)
+    )
     interval = fields.String(validate=validate.OneOf(["day"]), load_default="day")
+
+    @validates_schema
+    def check_span(self, data, **kwargs) -> None:
+        first, last = data.get("first_day"), data.get("last_day")
+        if first and last and (last - first).days > MAX_STATS_DAYS:
+            raise ValidationError(f"Ask for at most {MAX_STATS_DAYS} days at a time.", "to")
 
 
 class RecordSchema(Schema):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, render_template, request, stream_with_context
-from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..documents.views import base_url
+from ..extensions import Blueprint
 from ..jurisdictions.records import export_iso27560
 from ..sites.cors import public
 from ..timeutil import utcnow

@@ -10,13 +10,13 @@ database) but reads no request and no ``flask.g``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError
 
 from ..errors import DomainError, MalformedJSON, invalid_request
+from ..jsonparse import parse_json
 from . import service
 from .outcomes import Outcome, Recorded, Refused, Replayed
 from .schemas import ConsentEventSchema
@@ -45,7 +45,7 @@ def record_consent(site_id: str, body: bytes, headers: Mapping[str, str]) -> Out
 def parse_event(body: bytes) -> dict[str, Any]:
     """The body as a consent event (``ConsentEventSchema``), or the error to answer."""
     try:
-        data = json.loads(body or b"null")
+        data = parse_json(body or b"null")
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedJSON("The request body is not valid JSON.") from error
     try:

@@ -95,9 +95,10 @@ class ConsentEventSchema(Schema):
     revision = fields.String(required=True, validate=validate.Length(1, 128))
     method = fields.String(required=True, validate=validate.OneOf(sorted(METHODS)))
     gpc = StrictBoolean(load_default=False)
+    # Every entry names its locale (the ledger requires it); "en" when the client sends none,
+    # as the bulk path does.
     locale = fields.String(
-        load_default=None,
-        allow_none=True,
+        load_default="en",
         validate=[validate.Length(2, 35), validate.Regexp(LOCALE)],
     )
     page = PageField(load_default=None, allow_none=True, validate=validate.Length(max=2048))

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
 from ..errors import accepts_media_types
-from ..extensions import limiter
+from ..extensions import Blueprint, limiter
 from ..sites.cors import public
 from . import service
 from .answer import respond

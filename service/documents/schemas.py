@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import MAX_DATABASE_INT
 from ..sites.schemas import LOCALE, ControllerSchema, ThemeSchema
 from ..timeutil import UtcDateTime
 from .locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, MAX_LOCALE_LENGTH
@@ -54,7 +55,7 @@ class LocaleQuerySchema(Schema):
 
 
 class DiffQuerySchema(LocaleQuerySchema):
-    against = fields.Integer(validate=validate.Range(min=1))
+    against = fields.Integer(validate=validate.Range(1, MAX_DATABASE_INT))
 
 
 class VersionSummarySchema(Schema):

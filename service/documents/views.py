@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
 from ..auth.guard import authorise, require_scope
 from ..errors import ErrorSchema, accepts_body_up_to
-from ..extensions import limiter
+from ..extensions import Blueprint, limiter
 from ..jurisdictions.compliance import lint_site, warning_header
 from ..jurisdictions.resolution import resolver
 from ..sites.cors import public

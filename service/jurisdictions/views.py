@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..auth.guard import require_scope
+from ..extensions import Blueprint
 from . import compliance
 from .schemas import ComplianceReportSchema
 

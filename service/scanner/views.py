@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
 from ..auth.guard import require_scope
+from ..extensions import Blueprint
 from . import service
 from .schemas import ScanDetailSchema, ScanListQuerySchema, ScanListSchema, ScanQuerySchema
 

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..auth.guard import key_site_scope, require_scope
 from ..errors import Forbidden
+from ..extensions import Blueprint
 from ..jurisdictions.compliance import lint_site, warning_header
 from . import service
 from .schemas import SiteCreateSchema, SiteListSchema, SiteSchema, SiteSettingsSchema
