@@ -16,6 +16,7 @@ consent (SQLite not in WAL or below ``synchronous=FULL``; PostgreSQL with ``fsyn
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +34,19 @@ from .extensions import db
 IMMEDIATE = "consentry_begin_immediate"
 
 
+def create_private_file(path: str | None) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite would create it with the umask's
+    0644: it holds personal data. SQLite gives its -wal and -shm files the same permissions."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # An existing file is left as it is; a missing folder is SQLite's to report.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def configure_sqlite(engine: Engine) -> None:
+    create_private_file(engine.url.database)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see below)

@@ -52,10 +52,18 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
             length=total, label=f"exporting {site}", file=sys.stderr, show_pos=True
         ) as bar,
     ):
+        lines = 0
         for chunk in chunks:
             handle.write(chunk)
-            bar.update(chunk.count("\n"))
+            lines += chunk.count("\n")
+            bar.update(exported_entries(lines, total) - bar.pos)
     click.echo(f"{site}: {total} entries (seq {plan.first_seq}..{plan.last_seq}) to {out}")
+
+
+def exported_entries(lines: int, total: int) -> int:
+    """Entries written once ``lines`` lines are: the header line is not one, nor what follows
+    the last entry (checkpoint and end lines), so the bar ends at ``total``."""
+    return min(max(lines - 1, 0), total)
 
 
 @click.command("verify-bundle", cls=FeatureCommand)

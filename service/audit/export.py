@@ -197,8 +197,18 @@ def export_ndjson(plan: ExportPlan) -> Iterator[str]:
     yield dumps({"type": "end", "entries": count}) + "\n"
 
 
+# OWASP "CSV injection": a cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """``value`` as a spreadsheet shows it: a leading ``'`` keeps a formula from running."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def export_csv(plan: ExportPlan) -> Iterator[str]:
-    """Flat rows for spreadsheets; ``body`` holds the signed bytes, so the chain still verifies."""
+    """Flat rows for spreadsheets; ``body`` holds the signed bytes, so the chain still verifies.
+    Visitor-controlled cells (the subject) are neutralised against formula injection."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -209,7 +219,7 @@ def export_csv(plan: ExportPlan) -> Iterator[str]:
                 row.seq,
                 row.id,
                 _timestamp(row.recorded_at),
-                row.subject or "",
+                spreadsheet_text(row.subject or ""),
                 row.action,
                 row.method,
                 "true" if row.gpc else "false",

@@ -406,6 +406,10 @@ def _verify_segment(
             report.add(where, "bad_signature", error.message)
 
 
+# The start of a CSV export's header row (service.audit.service.CSV_COLUMNS).
+CSV_HEADER = "seq,id,recorded_at,"
+
+
 # Files --------------------------------------------------------------------------------------------
 
 
@@ -441,6 +445,15 @@ def verify_text(text: str, site_jwks: Any | None = None) -> OfflineReport:
         bundle = json.loads(text)
     except ValueError:
         bundle = None
+    if first.startswith(CSV_HEADER):
+        report = OfflineReport("unknown")
+        report.add(
+            "file",
+            "unreadable",
+            "a CSV export cannot be verified (spreadsheets change its cells): export with "
+            "format=ndjson and verify that file",
+        )
+        return report
     if not isinstance(bundle, dict) or "records" not in bundle:
         report = OfflineReport("unknown")
         report.add("file", "unreadable", "neither a proof bundle, an export nor a receipt")

@@ -121,3 +121,20 @@ def test_widget_sends_one_date_header_at_most(client):
     assert response.headers.getlist("Date") == []
     assert response.headers["Cache-Control"].startswith("public")
     assert_hardened(response, html=False)
+
+
+@pytest.mark.parametrize("origin", ["https://news.example.com", "https://anyone.example"])
+def test_unknown_site_banner_404_is_readable_from_any_origin(client, origin):
+    response = client.get("/api/v1/sites/no-such-site/banner", headers={"Origin": origin})
+    assert response.status_code == 404
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_known_site_never_answers_a_foreign_origin_with_cors(client, make_site):
+    make_site()
+    response = client.get(
+        "/api/v1/sites/news-example/banner", headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers

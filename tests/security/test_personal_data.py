@@ -1,0 +1,77 @@
+"""Personal data at rest and in exports: private SQLite files, formula-safe CSV cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+
+import pytest
+
+from service import create_app
+from service.audit.cli import exported_entries
+from service.audit.export import spreadsheet_text
+from service.audit.offline import verify_text
+from tests.audit_helpers import BASE, accept, recording_site
+
+
+def test_sqlite_files_are_created_owner_only(tmp_path):
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        upgrade()
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("consentry.db")]
+    assert {p.name for p in files} >= {"consentry.db", "consentry.db-wal"}
+    for path in files:
+        if path.name.endswith(".lock"):
+            continue
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3+cmd", "'-2+3+cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("s_visitor_0001", "s_visitor_0001"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cells_never_start_a_formula(value, shown):
+    assert spreadsheet_text(value) == shown
+
+
+def test_csv_export_neutralises_a_formula_subject(client, admin, make_site):
+    recorder = recording_site(client, admin, make_site)
+    recorder(**accept("-1-2-3-4-cmd"))
+    recorder(**accept("s_visitor_0002"))
+    response = client.get(f"{BASE}/export?format=csv", headers=admin)
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["subject"] for row in rows] == ["'-1-2-3-4-cmd", "s_visitor_0002"]
+    assert all(row["body"].startswith("{") for row in rows)  # the signed bytes, unchanged
+
+
+def test_verify_bundle_on_a_csv_export_names_the_format_to_use(client, admin, make_site):
+    recorder = recording_site(client, admin, make_site)
+    recorder(**accept("s_visitor_0001"))
+    text = client.get(f"{BASE}/export?format=csv", headers=admin).get_data(as_text=True)
+    report = verify_text(text)
+    assert not report.ok
+    message = report.to_dict()["problems"][0]["message"]
+    assert "CSV export cannot be verified" in message and "format=ndjson" in message
+    assert "Expecting value" not in message
+
+
+@pytest.mark.parametrize(
+    ("lines", "total", "entries"),
+    [(0, 10, 0), (1, 10, 0), (2, 10, 1), (11, 10, 10), (12, 10, 10), (13, 10, 10), (1, 0, 0)],
+)
+def test_the_export_progress_bar_counts_entries_only(lines, total, entries):
+    """Header and end lines are not entries: the bar used to end at 12/10."""
+    assert exported_entries(lines, total) == entries
