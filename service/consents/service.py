@@ -43,6 +43,7 @@ from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
+from .head import add_problems, head_problems
 from .models import Checkpoint, ConsentRecord
 from .outcomes import Recorded, Replayed
 from .useragent import coarse_user_agent
@@ -664,9 +665,11 @@ def verify_site_ledger(site_id: str, check_signatures: bool = False) -> Verifica
             db.select(Checkpoint).where(Checkpoint.site_id == site_id)
         ).scalars()
     ]
-    return verify_ledger(
+    report = verify_ledger(
         stored_entries(site_id),
         checkpoints,
         public_keys=keyring().public_key,
         check_signatures=check_signatures,
     )
+    add_problems(report, head_problems(site_id, report))
+    return report
