@@ -1,7 +1,7 @@
 """append-only checkpoints and erasure log; TRUNCATE refused on every proving table (PostgreSQL)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 18:30:00
 
 The ledger was append-only since 0003, but the tables that prove things about it were not: an
@@ -14,8 +14,8 @@ only guarded against TRUNCATE.
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
