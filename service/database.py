@@ -44,6 +44,19 @@ def create_private_file(path: str | None) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def checkpoint_wal(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so that page images
+    written before an erasure (which still hold what it removed) leave the disk. Best effort: a
+    reader still holding an old snapshot keeps the log until the next checkpoint."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        raw.close()
+
+
 def configure_sqlite(engine: Engine) -> None:
     create_private_file(engine.url.database)
 
@@ -55,6 +68,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Erased personal data must not linger in freed pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

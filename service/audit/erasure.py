@@ -14,7 +14,7 @@ from sqlalchemy import func
 from ..activity.service import record
 from ..consents.models import ConsentRecord
 from ..consents.service import pepper_for
-from ..database import write_transaction
+from ..database import checkpoint_wal, write_transaction
 from ..errors import NotFound
 from ..extensions import db
 from ..ledger.chain import user_ref
@@ -95,6 +95,8 @@ def erase_subject(site_id: str, subject: str, reason: str = "") -> dict[str, Any
         # The subject only as its keyed hash: the log must not keep what erasure removed.
         details = {"records": len(seqs), "reason": reason[:500]}
         record("subject.erased", f"subject:{digest}", site=site_id, details=details)
+        db.session.commit()  # the session's read snapshot would hold the log back
+        checkpoint_wal(db.engine)
     return answer
 
 

@@ -75,3 +75,21 @@ def test_verify_bundle_on_a_csv_export_names_the_format_to_use(client, admin, ma
 def test_the_export_progress_bar_counts_entries_only(lines, total, entries):
     """Header and end lines are not entries: the bar used to end at 12/10."""
     assert exported_entries(lines, total) == entries
+
+
+def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
+    backend, app, client, admin, make_site
+):
+    if backend.name != "sqlite":
+        pytest.skip("SQLite files only")
+    subject = "s_erase_me_7f3a9c"
+    recorder = recording_site(client, admin, make_site)
+    for _ in range(3):
+        recorder(**accept(subject))
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    assert client.post(f"{BASE}/subjects/{subject}/erase", headers=admin).status_code == 200
+    for name in (path, path + "-wal"):
+        if os.path.exists(name):
+            with open(name, "rb") as handle:
+                assert subject.encode() not in handle.read(), name
+    assert not os.path.exists(path + "-wal") or os.path.getsize(path + "-wal") == 0
