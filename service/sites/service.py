@@ -93,7 +93,6 @@ def create_site(data: dict[str, Any]) -> Site:
     data.setdefault("consent_mode", DEFAULT_CONSENT_MODE)
     data.setdefault("policy_urls", {})
     data.setdefault("theme", {})
-    data["consent_mode"] = with_default_signals(data["consent_mode"], data["categories"])
     check_consistency(data)
     if db.session.get(Site, data["id"]) is not None:
         raise Conflict(f"Site '{data['id']}' already exists.")
@@ -110,11 +109,6 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     # Reads (the site, its documents for the linter), then writes: take the write lock first.
     write_transaction()
     site = get_site(site_id)
-    if "consent_mode" in changes:
-        categories = changes.get("categories", site.categories)
-        changes = changes | {
-            "consent_mode": with_default_signals(changes["consent_mode"], categories)
-        }
     merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
     merged |= changes
     check_consistency(merged)
@@ -125,20 +119,6 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     db.session.commit()
     record("site.changed", f"site:{site_id}", site=site_id, details={"fields": sorted(changes)})
     return site
-
-
-def with_default_signals(
-    consent_mode: dict[str, Any] | None, categories: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """A partial Consent Mode mapping completed with the v2 defaults (for the categories the
-    site has): a signal left out, such as ``ad_user_data``, would otherwise never be granted."""
-    if not consent_mode or "mapping" not in consent_mode:
-        return consent_mode
-    known = {category["id"] for category in categories}
-    mapping = dict(consent_mode["mapping"])
-    for signal, defaults in DEFAULT_CONSENT_MODE["mapping"].items():
-        mapping.setdefault(signal, [category for category in defaults if category in known])
-    return {**consent_mode, "mapping": mapping}
 
 
 # The fields check_consistency reads together

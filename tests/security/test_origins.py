@@ -134,22 +134,3 @@ def test_consent_from_a_spoofed_wildcard_origin_is_refused(client, admin):
     assert "Access-Control-Allow-Origin" not in spoofed.headers
     real = client.post(url, json=event(), headers={"Origin": "https://www.example.com"})
     assert real.status_code == 201
-
-
-def test_a_partial_consent_mode_mapping_keeps_the_v2_signals(client, admin):
-    from tests.conftest import site_payload
-
-    mode = {"enabled": True, "mapping": {"analytics_storage": ["analytics"], "ad_storage": []}}
-    created = client.post("/api/v1/sites", json=site_payload(consent_mode=mode), headers=admin)
-    assert created.status_code == 201, created.get_json()
-    mapping = created.get_json()["consent_mode"]["mapping"]
-    assert mapping["ad_storage"] == []  # what was given stays
-    assert mapping["ad_user_data"] == ["marketing"]
-    assert mapping["ad_personalization"] == ["marketing"]
-    changed = client.patch(
-        "/api/v1/sites/news-example",
-        json={"consent_mode": {"enabled": True, "mapping": {"ad_storage": ["marketing"]}}},
-        headers=admin,
-    )
-    assert changed.status_code == 200, changed.get_json()
-    assert changed.get_json()["consent_mode"]["mapping"]["analytics_storage"] == ["analytics"]
