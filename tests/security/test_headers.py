@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit_helpers import BASE, SITE, accept, recording_site
+from tests.helpers.audit import BASE, SITE, accept, recording_site
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.api.test_consents import ORIGIN, event
-from tests.audit_helpers import BASE, SITE, accept, recording_site
+from tests.helpers.audit import BASE, SITE, accept, recording_site
 
 DEEP = 20_000
 

@@ -13,7 +13,7 @@ from service import create_app
 from service.audit.cli import exported_entries
 from service.audit.export import spreadsheet_text
 from service.audit.offline import verify_text
-from tests.audit_helpers import BASE, accept, recording_site
+from tests.helpers.audit import BASE, accept, recording_site
 
 
 def test_sqlite_files_are_created_owner_only(tmp_path):
