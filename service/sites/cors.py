@@ -39,7 +39,7 @@ def add_cors_headers(response: Response) -> Response:
     site = g.get("cors_site") or site_for_cors(site_id)
     if site is not None:
         response.headers.update(cors_headers(site, origin, request.method == "OPTIONS"))
-    elif response.status_code == 404:
+    elif response.status_code == 404 and request.endpoint == "documents.banner_config":
         # No site, so no allowed origins, and nothing in the answer but "not found": any page
         # may read it, so a widget with a wrong data-site can say so instead of "Failed to fetch".
         response.headers["Access-Control-Allow-Origin"] = "*"
