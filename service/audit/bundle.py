@@ -11,6 +11,7 @@ from ..consents.service import cut_checkpoint, latest_checkpoint, signed
 from ..crypto.jws import attach_signature
 from ..errors import NotFound
 from ..extensions import db
+from ..jurisdictions.compliance import revision_configs
 from ..ledger.merkle import MerkleTree
 from ..signing import keyring
 from ..sites.service import get_site
@@ -84,6 +85,7 @@ def proof_bundle(site_id: str, subject: str) -> dict[str, Any]:
                 "texts": doc.texts,
             }
         )
+    shown = revision_configs(site_id, revisions)
     bundle: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "site": site_id,
@@ -91,8 +93,12 @@ def proof_bundle(site_id: str, subject: str) -> dict[str, Any]:
         "generated_at": isoformat(utcnow()),
         "records": records,
         "documents": documents,
+        # What each banner revision showed (controller, categories with their purposes, personal
+        # data, retention, recipients and legal basis, region and mode), when this service
+        # served it: sha256 of the config without "revision" is the revision.
         "banner_revisions": [
-            {"revision": revision, "seqs": seqs} for revision, seqs in revisions.items()
+            {"revision": revision, "seqs": seqs, "config": shown.get(revision)}
+            for revision, seqs in revisions.items()
         ],
         "checkpoint": signed(checkpoint).to_dict(),
         "jwks": keyring().jwks(),

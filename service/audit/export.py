@@ -125,6 +125,7 @@ _EXPORT_COLUMNS = (
     ConsentRecord.signature,
     ConsentRecord.body,
     ConsentRecord.redacted_at,
+    ConsentRecord.region,
 )
 
 

@@ -33,9 +33,22 @@ RECORD_COLUMNS = (
     ConsentRecord.documents,
     ConsentRecord.method,
     ConsentRecord.gpc,
+    ConsentRecord.region,
+    ConsentRecord.mode,
     ConsentRecord.recorded_at,
     ConsentRecord.redacted_at,
 )
+
+
+def region_condition(region: str) -> Any:
+    """Records of ``region``: ``unknown`` (none known), a subdivision (``US-CA``), or a country
+    with all its subdivisions (``US``)."""
+    column = ConsentRecord.region
+    if region == "unknown":
+        return column.is_(None)
+    if len(region) == 2:
+        return (column == region) | column.like(f"{region}-%")
+    return column == region
 
 
 def record_view(row: Any) -> dict[str, Any]:
@@ -49,6 +62,8 @@ def record_view(row: Any) -> dict[str, Any]:
         "documents": row.documents,
         "method": row.method,
         "gpc": row.gpc,
+        "region": row.region,
+        "mode": row.mode,
         "recorded_at": isoformat(row.recorded_at),
         "redacted": row.redacted_at is not None,
         "redacted_at": isoformat(row.redacted_at) if row.redacted_at else None,
@@ -91,6 +106,7 @@ def query_records(
     action: str | None = None,
     method: str | None = None,
     document: tuple[str, int] | None = None,
+    region: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     cursor: str | None = None,
@@ -106,6 +122,8 @@ def query_records(
         query = query.where(ConsentRecord.action == action)
     if method is not None:
         query = query.where(ConsentRecord.method == method)
+    if region is not None:
+        query = query.where(region_condition(region))
     if document is not None:
         kind, version = document
         query = query.where(ConsentRecord.documents[kind]["version"].as_integer() == version)

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..jurisdictions.regions import normalise_region
 from ..ledger.vocabulary import ACTIONS, METHODS, SUBJECT
 
 DOCUMENT_REF = re.compile(r"^(privacy|terms|cookies|banner):([1-9][0-9]{0,8})$")
@@ -65,11 +66,25 @@ class RangeSchema(Schema):
             raise ValidationError("'from' must be before 'to'.", "from")
 
 
+class RegionFilter(fields.String):
+    """``unknown``, or a country or subdivision code (a country includes its subdivisions)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text.lower() == "unknown":
+            return "unknown"
+        region = normalise_region(text)
+        if region is None:
+            raise ValidationError("Give an ISO 3166 country or subdivision, or 'unknown'.")
+        return region
+
+
 class RecordQuerySchema(RangeSchema):
     subject = fields.String(validate=validate.Regexp(SUBJECT), load_default=None)
     action = fields.String(validate=validate.OneOf(sorted(ACTIONS)), load_default=None)
     method = fields.String(validate=validate.OneOf(sorted(METHODS)), load_default=None)
     document = DocumentRef(load_default=None, metadata={"example": "privacy:3"})
+    region = RegionFilter(load_default=None, metadata={"example": "US-CA"})
     cursor = fields.String(validate=validate.Length(1, 200), load_default=None)
     limit = fields.Integer(validate=validate.Range(1, 500), load_default=50)
     order = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
@@ -79,6 +94,17 @@ class ExportQuerySchema(RangeSchema):
     format = fields.String(
         validate=validate.OneOf(["ndjson", "csv", "iso27560"]), load_default="ndjson"
     )
+    # Only for iso27560: the ndjson and csv exports are whole chain segments that verify.
+    region = RegionFilter(load_default=None, metadata={"example": "FR"})
+
+    @validates_schema
+    def region_only_for_records(self, data, **_kwargs):
+        if data.get("region") is not None and data.get("format") != "iso27560":
+            raise ValidationError(
+                "An ndjson or csv export is a whole stretch of the chain, so it verifies; "
+                "filter by region with format=iso27560.",
+                "region",
+            )
 
 
 class ProofQuerySchema(Schema):
@@ -110,6 +136,8 @@ class RecordSchema(Schema):
     documents = fields.Dict(required=True)
     method = fields.String(required=True)
     gpc = fields.Boolean(required=True)
+    region = fields.String(allow_none=True, metadata={"description": "ISO 3166; null: unknown"})
+    mode = fields.String(allow_none=True, metadata={"enum": ["opt-in", "opt-out", "notice"]})
     recorded_at = fields.String(required=True)
     redacted = fields.Boolean(required=True)
     redacted_at = fields.String(allow_none=True)
@@ -169,12 +197,17 @@ class DocumentBucketSchema(BucketSchema):
     version = fields.Integer()
 
 
+class RegionBucketSchema(BucketSchema):
+    region = fields.String(metadata={"description": "ISO 3166 code, or 'unknown'"})
+
+
 class StatsSchema(Schema):
     site = fields.String()
     interval = fields.String()
     totals = fields.Nested(BucketSchema)
     days = fields.List(fields.Nested(DayBucketSchema))
     documents = fields.List(fields.Nested(DocumentBucketSchema))
+    regions = fields.List(fields.Nested(RegionBucketSchema))
 
     class Meta:
         include = {"from": fields.String(), "to": fields.String()}

@@ -75,6 +75,16 @@ def consent_stats(site_id: str, first_day: date, last_day: date) -> dict[str, An
             counts[row.action] += row.n
             counts["gpc"] += int(row.gpc or 0)
 
+    regions: dict[str, dict[str, int]] = {}
+    for row in db.session.execute(
+        db.select(records.region, records.action, func.count().label("n"), gpc_count)
+        .where(*in_range)
+        .group_by(records.region, records.action)
+    ):
+        counts = regions.setdefault(row.region or "unknown", _empty_counts())
+        counts[row.action] += row.n
+        counts["gpc"] += int(row.gpc or 0)
+
     totals = _empty_counts()
     for counts in days.values():
         for name, value in counts.items():
@@ -90,4 +100,5 @@ def consent_stats(site_id: str, first_day: date, last_day: date) -> dict[str, An
             {"kind": kind, "version": version, **_bucket(versions[(kind, version)])}
             for kind, version in sorted(versions)
         ],
+        "regions": [{"region": key, **_bucket(regions[key])} for key in sorted(regions)],
     }

@@ -72,7 +72,7 @@ def export(query, site):
     plan = exports.plan_export(site, query["start"], query["end"])
     fmt = query["format"]
     if fmt == "iso27560":
-        lines = export_iso27560(plan, base_url())
+        lines = export_iso27560(plan, base_url(), query["region"])
     else:
         lines = exports.export_ndjson(plan) if fmt == "ndjson" else exports.export_csv(plan)
     response = Response(stream_with_context(lines), mimetype=MEDIA_TYPES[fmt])

@@ -35,14 +35,16 @@ class Answer:
     body: bytes
 
 
-def respond(site_id: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+def respond(
+    site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
+) -> Answer:
     """Count the request against the site's limit, record the consent, answer the outcome. A
     database that is down or restarting is answered 503 with ``Retry-After`` (the widget
     retries; nothing was committed)."""
     rate = hit_site_limit(site_id)
     try:
         if rate.allowed:
-            outcome = record_consent(site_id, body, headers)
+            outcome = record_consent(site_id, body, headers, region)
         else:
             outcome = Refused(rate_limited(rate), known_site(site_id))
     except DATABASE_UNAVAILABLE as error:

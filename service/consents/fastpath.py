@@ -22,6 +22,7 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.sansio.utils import host_is_trusted
 
 from ..errors import InternalError, envelope
+from ..jurisdictions.resolution import resolver
 from ..sites.schemas import SLUG_PATTERN
 from .answer import Answer, respond
 
@@ -45,7 +46,12 @@ class ConsentFastPath:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "POST" and self._plain_body(environ):
+        # A query (``?region=`` in development) is Flask's to read.
+        if (
+            environ.get("REQUEST_METHOD") == "POST"
+            and not environ.get("QUERY_STRING")
+            and self._plain_body(environ)
+        ):
             match = CONSENT_PATH.match(environ.get("PATH_INFO", ""))
             if match:
                 answer = self._answer(match.group(1), environ)
@@ -72,7 +78,8 @@ class ConsentFastPath:
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         with self._app_context():
             try:
-                return respond(site_id, body, request_headers(environ))
+                region = resolver(self.app).from_headers(environ)
+                return respond(site_id, body, request_headers(environ), region)
             except Exception:  # a bug: answered as Flask answers one (logged, 500 envelope)
                 current_app.logger.exception("Unhandled error on a consent for %s", site_id)
                 error = InternalError(InternalServerError.description)

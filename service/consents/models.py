@@ -35,6 +35,10 @@ class ConsentRecord(db.Model):
     action: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))
     gpc: Mapped[bool]
+    # Where the visitor was (ISO 3166 code; null when unknown or before jurisdictions) and the
+    # banner's mode there; copies of the body's fields, for queries and stats by region.
+    region: Mapped[str | None] = mapped_column(String(6))
+    mode: Mapped[str | None] = mapped_column(String(8))
     documents: Mapped[dict[str, Any]]
     # Not personal, so it outlives erasure: an audit still shows what was agreed (migration 0004).
     choices: Mapped[dict[str, Any] | None]

@@ -26,9 +26,12 @@ __all__ = ["Outcome", "Recorded", "Refused", "Replayed", "record_consent"]
 event_schema = ConsentEventSchema()
 
 
-def record_consent(site_id: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
+def record_consent(
+    site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
+) -> Outcome:
     """Validate a consent POST's ``body`` (JSON, whatever its media type) and record it.
-    ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``, if sent."""
+    ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``, if sent;
+    ``region``: the visitor's, from trusted headers (None: unknown)."""
     try:
         event = parse_event(body)
         return service.record_event(
@@ -37,6 +40,7 @@ def record_consent(site_id: str, body: bytes, headers: Mapping[str, str]) -> Out
             headers.get("Origin"),
             headers.get("User-Agent"),
             headers.get("Idempotency-Key"),
+            region,
         )
     except DomainError as error:
         return Refused(error, service.known_site(site_id))

@@ -34,6 +34,7 @@ from ..documents.banner import read_config_version
 from ..documents.service import current_documents, next_scheduled_at
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from ..extensions import db
+from ..jurisdictions.regions import RegionRule, mode_for, site_rules
 from ..ledger.canonical import canonical_json, parse_canonical
 from ..ledger.chain import EntryTemplate, entry_hash, format_timestamp, user_ref
 from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
@@ -89,6 +90,12 @@ class SiteContext:
     document_refs: dict[str, dict[str, Any]]
     config_version: int
     expires_at: datetime | None
+    region_rules: tuple[RegionRule, ...] = ()
+    default_mode: str = "opt-in"
+
+    def mode_for(self, region: str | None) -> str:
+        """The banner mode a visitor from ``region`` is shown (jurisdictions)."""
+        return mode_for(self.region_rules, self.default_mode, region)
 
 
 class SiteChanged(Exception):
@@ -136,6 +143,8 @@ def load_site_context(site_id: str, now: datetime) -> SiteContext:
         document_refs=current_document_refs(site_id, now),
         config_version=site.config_version,
         expires_at=next_scheduled_at(site_id, now),
+        region_rules=tuple(site_rules(site)),
+        default_mode=site.mode,
     )
 
 
@@ -145,10 +154,13 @@ def record_event(
     origin: str | None,
     user_agent: str | None,
     idempotency_key: str | None = None,
+    region: str | None = None,
 ) -> Recorded | Replayed:
     """Check ``event`` (already parsed by ``ConsentEventSchema``) against the site and append it
     to the ledger; raises the :class:`DomainError` to answer when it is refused. An
-    ``Idempotency-Key``, when given, must name the event's ``client_event_id``."""
+    ``Idempotency-Key``, when given, must name the event's ``client_event_id``. ``region`` is
+    where the request came from (trusted headers only, never the body; None: unknown); the
+    entry records it with the mode the site's rules give it."""
     if idempotency_key is not None and (
         idempotency_key.strip().lower() != str(event["client_event_id"])
     ):
@@ -168,6 +180,7 @@ def record_event(
             site = site_context(site_id, refresh=True)
             continue
         item = entry_item(site.id, event, choices, request_fingerprint(event), user_agent)
+        item = with_place(site.id, item, region, site.mode_for(region))
         try:
             return append_entry(site, event["documents"], item)
         except SiteChanged:
@@ -224,6 +237,17 @@ def check_event(site: SiteContext, event: dict[str, Any], origin: str | None) ->
     return check_choices(site, event["action"], event["choices"])
 
 
+def check_opt_out(site: SiteContext, action: str, choices: dict[str, bool]) -> None:
+    """``opt_out`` refuses every category that sells or shares personal data."""
+    if action != "opt_out":
+        return
+    kept = [c["id"] for c in site.categories if c.get("sale_or_sharing") and choices.get(c["id"])]
+    if kept:
+        raise Unprocessable(
+            "opt_out must refuse every sale_or_sharing category.", {"fields": {"choices": kept}}
+        )
+
+
 def check_choices(site: SiteContext, action: str, choices: dict[str, bool]) -> dict[str, bool]:
     """Known categories only; required ones granted; the action agrees with the choices.
     Categories left out are recorded as refused, so every entry names every category."""
@@ -247,6 +271,7 @@ def check_choices(site: SiteContext, action: str, choices: dict[str, bool]) -> d
     granted = [cid for cid in optional if complete[cid]]
     if action == "accept_all" and len(granted) != len(optional):
         raise Unprocessable("accept_all must grant every category.", {"fields": {"choices": []}})
+    check_opt_out(site, action, complete)
     if action in ("reject_all", "withdraw") and granted:
         raise Unprocessable(
             f"{action} must refuse every optional category.", {"fields": {"choices": granted}}
@@ -454,8 +479,17 @@ def entry_item(
     return item | {"template": entry_template(site_id, item), "id": str(uuid.uuid4())}
 
 
+def with_place(site_id: str, item: dict[str, Any], region: str | None, mode: str) -> dict[str, Any]:
+    """The item with the visitor's region and the banner's mode, in its body and columns."""
+    item = item | {"region": region, "mode": mode}
+    return item | {"template": entry_template(site_id, item)}
+
+
 def entry_template(site_id: str, item: dict[str, Any]) -> EntryTemplate:
-    return EntryTemplate({"site": site_id, **{name: item[name] for name in ITEM_BODY_FIELDS}})
+    fields = {"site": site_id, **{name: item[name] for name in ITEM_BODY_FIELDS}}
+    if item.get("mode") is not None:  # live events; imports may not know where they came from
+        fields |= {"region": item.get("region"), "mode": item["mode"]}
+    return EntryTemplate(fields)
 
 
 def chain_entries(
@@ -488,6 +522,8 @@ def chain_entries(
                 "site_id": head.site_id,
                 "seq": seq,
                 **{name: item[name] for name in ITEM_COLUMNS},
+                "region": item.get("region"),
+                "mode": item.get("mode"),
                 "recorded_at": moment,
                 "body": body,
                 "entry_hash": digest,
@@ -634,6 +670,15 @@ def verify_receipt(receipt: str) -> dict[str, Any]:
     return {"valid": True, "kid": consent.get("kid"), "reason": None, "consent": consent}
 
 
+def denormalised_columns(row: Any) -> dict[str, Any]:
+    """The columns verification compares with the body; region and mode only on entries that
+    record them (older entries have neither)."""
+    columns = {name: getattr(row, name) for name in DENORMALISED}
+    if row.mode is not None:
+        columns |= {"region": row.region, "mode": row.mode}
+    return columns
+
+
 def stored_entries(site_id: str) -> Iterator[StoredEntry]:
     rows = db.session.execute(
         db.select(ConsentRecord)
@@ -651,7 +696,7 @@ def stored_entries(site_id: str) -> Iterator[StoredEntry]:
             prev_hash=row.prev_hash,
             kid=row.kid,
             signature=row.signature,
-            columns={} if redacted else {name: getattr(row, name) for name in DENORMALISED},
+            columns={} if redacted else denormalised_columns(row),
             redacted=redacted,
         )
 

@@ -5,6 +5,7 @@ from flask import Response, jsonify, request
 from ..auth.guard import require_scope
 from ..errors import accepts_media_types
 from ..extensions import Blueprint, limiter
+from ..jurisdictions.resolution import resolver
 from ..sites.cors import public
 from . import service
 from .answer import respond
@@ -44,7 +45,8 @@ def consents_check_their_own_limit() -> bool:
 def record_consent(site):
     """Record one consent event (JSON or text/plain JSON from sendBeacon); idempotent by
     ``client_event_id`` / ``Idempotency-Key``."""
-    answer = respond(site, request.get_data(cache=False), request.headers)
+    region = resolver().for_request(request.environ, request.args.get("region"))
+    answer = respond(site, request.get_data(cache=False), request.headers, region)
     return Response(answer.body, answer.status, answer.headers)
 
 

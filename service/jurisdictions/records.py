@@ -35,13 +35,27 @@ def entry_body(row: Any) -> dict[str, Any]:
         "choices": _json(row.choices),
         "documents": _json(row.documents),
         "recorded_at": _timestamp(row.recorded_at),
+        "region": row.region,
     }
 
 
-def iso_records(plan: ExportPlan, base_url: str) -> Iterator[dict[str, Any]]:
+def in_region(recorded: str | None, wanted: str | None) -> bool:
+    """Whether an entry's region is ``wanted`` (a country includes its subdivisions)."""
+    if wanted is None:
+        return True
+    if wanted == "unknown":
+        return recorded is None
+    return recorded is not None and (recorded == wanted or recorded.startswith(wanted + "-"))
+
+
+def iso_records(
+    plan: ExportPlan, base_url: str, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     fallback: dict[str, Any] | None = None
     known: dict[str, dict[str, Any] | None] = {}
     for row in export_rows(plan):
+        if not in_region(row.region, region):
+            continue
         body = entry_body(row)
         revision = body.get("revision")
         if revision is not None and revision not in known:
@@ -61,6 +75,6 @@ def iso_records(plan: ExportPlan, base_url: str) -> Iterator[dict[str, Any]]:
         yield iso_record(plan.site_id, entry, body, declared, base_url)
 
 
-def export_iso27560(plan: ExportPlan, base_url: str) -> Iterator[str]:
-    """One ISO/IEC TS 27560 record (JSON) per line, in seq order."""
-    return iso_lines(iso_records(plan, base_url))
+def export_iso27560(plan: ExportPlan, base_url: str, region: str | None = None) -> Iterator[str]:
+    """One ISO/IEC TS 27560 record (JSON) per line, in seq order; only ``region``'s if given."""
+    return iso_lines(iso_records(plan, base_url, region))

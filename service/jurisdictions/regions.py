@@ -18,7 +18,7 @@ from typing import Any
 
 import pycountry
 
-MODES = ("opt-in", "opt-out", "notice")
+MODES = ("opt-in", "opt-out", "notice")  # the ledger's MODES (ledger/chain.py), strictest first
 # Strictest first: an unknown region gets the first of these the site uses.
 STRICTNESS = {"opt-in": 0, "opt-out": 1, "notice": 2}
 PACK_FILE = Path(__file__).resolve().parent / "data" / "default_regions.json"

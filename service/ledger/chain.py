@@ -57,6 +57,11 @@ ENTRY_FIELDS = (
     "client_event_id",
     "kid",
 )
+# Entries recorded since jurisdictions (round 2) also say where the visitor was (ISO 3166 code,
+# null when unknown) and which mode the banner was in; older entries lack them, so they are
+# optional in format version 1.
+OPTIONAL_FIELDS = ("region", "mode")
+MODES = frozenset({"opt-in", "opt-out", "notice"})
 _ONE_OF_ACTIONS = f"must be one of {sorted(ACTIONS)}"
 _ONE_OF_METHODS = f"must be one of {sorted(METHODS)}"
 PERSONAL_FIELDS = ("subject", "user_ref", "page", "user_agent")
@@ -109,7 +114,7 @@ def _is_optional_str(value: Any) -> bool:
 def validate_entry_fields(fields: dict[str, Any]) -> None:
     """Raise EntryError unless ``fields`` is a complete, well-formed version 1 entry body."""
     missing = [name for name in ENTRY_FIELDS if name not in fields]
-    unknown = sorted(set(fields) - set(ENTRY_FIELDS))
+    unknown = sorted(set(fields) - set(ENTRY_FIELDS) - set(OPTIONAL_FIELDS))
     if missing or unknown:
         raise EntryError(f"missing fields {missing}, unknown fields {unknown}")
     _validate_own_fields(fields)
@@ -132,6 +137,10 @@ def _validate_own_fields(fields: dict[str, Any]) -> None:
         "must map category ids to booleans",
     )
     _expect(type(fields["documents"]) is dict, "documents", "must be an object")
+    if "region" in fields:
+        _expect(_is_optional_str(fields["region"]), "region", "must be a string or null")
+    if "mode" in fields:
+        _expect(fields["mode"] in MODES, "mode", f"must be one of {sorted(MODES)}")
 
 
 def _validate_place(fields: dict[str, Any]) -> None:
@@ -162,7 +171,6 @@ def build_entry_body(**fields: Any) -> bytes:
 
 
 PLACE_FIELDS = ("id", "seq", "prev_hash", "recorded_at", "kid")
-_SORTED_FIELDS = tuple(sorted(ENTRY_FIELDS))
 _SOME_PLACE = {
     "id": "-", "seq": 1, "prev_hash": GENESIS_HASH, "recorded_at": "2000-01-01T00:00:00.000000Z",
     "kid": "-",
@@ -185,7 +193,7 @@ class EntryTemplate:
         # they appear inside the object), and the name of each place field, filled by body().
         self._parts: list[bytes | str] = []
         run: dict[str, Any] = {}
-        for name in _SORTED_FIELDS:
+        for name in sorted({*ENTRY_FIELDS, *fields}):
             if name in PLACE_FIELDS:
                 if run:
                     self._parts.append(canonical_json(run)[1:-1])

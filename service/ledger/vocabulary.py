@@ -11,7 +11,10 @@ DOCUMENT_KINDS = ("privacy", "terms", "cookies", "banner")
 # The kinds that are policies with a hosted page (the banner text is not one).
 POLICY_KINDS = ("privacy", "terms", "cookies")
 
-ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "acknowledge")
+# opt_out / opt_in: of the sale and sharing of personal data (opt-out regions, jurisdictions)
+ACTIONS = (
+    "accept_all", "reject_all", "custom", "withdraw", "acknowledge", "opt_out", "opt_in",
+)  # fmt: skip
 # placeholder: a blocked element's button granted its categories (widget v2)
 METHODS = ("banner", "preferences", "gpc", "api", "placeholder")
 
