@@ -171,3 +171,20 @@ def test_the_schema_refuses_a_record_missing_a_mandatory_field(validator):
             validator.validate(broken)
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(good | {"dpv:hasJurisdiction": "California"})
+
+
+def test_the_proof_bundle_carries_what_each_banner_revision_declared(client, admin, site):
+    import hashlib
+
+    from service.ledger.canonical import canonical_json
+
+    record(client, site, subject="s_visitor_a")
+    bundle = client.get(BASE + "/subjects/s_visitor_a/proof", headers=admin).get_json()
+    (shown,) = bundle["banner_revisions"]
+    config = shown["config"]
+    assert config["controller"]["name"] == CONTROLLER["name"]
+    assert config["categories"][1]["purposes"] == CATEGORIES[1]["purposes"]
+    assert (config["region"], config["mode"]) == ("US-CA", "opt-out")
+    unsigned = {key: value for key, value in config.items() if key != "revision"}
+    assert hashlib.sha256(canonical_json(unsigned)).hexdigest() == shown["revision"]
+    assert bundle["verification"]["ok"] is True
