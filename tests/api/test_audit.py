@@ -60,6 +60,9 @@ def test_a_record_shows_what_was_agreed(client, admin, record):
         "documents": record.documents,
         "method": "banner",
         "gpc": False,
+        # No trusted region header in tests: unknown, so the strictest mode the site uses.
+        "region": None,
+        "mode": "opt-in",
         "recorded_at": answer["recorded_at"],
         "redacted": False,
         "redacted_at": None,

@@ -42,7 +42,8 @@ def test_bundle_holds_the_subjects_history_documents_and_proofs(bundle, record):
     assert "Version two of the policy." in second["texts"]["en"]["body"]
     assert bundle["checkpoint"]["tree_size"] == 7
     assert all(r["inclusion_proof"]["tree_size"] == 7 for r in bundle["records"])
-    assert bundle["banner_revisions"] == [{"revision": "r" * 64, "seqs": [1, 3]}]
+    # "r" * 64 was never served as a banner config: nothing to show of it.
+    assert bundle["banner_revisions"] == [{"revision": "r" * 64, "seqs": [1, 3], "config": None}]
     assert bundle["verification"]["ok"] is True
     assert bundle["verification"]["checked"]["receipts"] == 2
     assert "s_bob_00001" not in json.dumps(bundle)
