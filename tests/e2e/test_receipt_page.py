@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.demo import DEMO_SITE
-from tests.api.test_consents import event
+from tests.helpers.consents import event
 
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 WATCH_CSP = """

@@ -9,8 +9,8 @@ import pytest
 
 from service.consents.service import verify_site_ledger
 from service.extensions import db
-from tests.api.test_consents import ORIGIN, event
-from tests.jurisdictions.test_banner_regions import CLOUDFRONT, cdn_app  # noqa: F401
+from tests.helpers.consents import ORIGIN, event
+from tests.helpers.regions import CLOUDFRONT
 
 BASE = "/api/v1/sites/news-example"
 
@@ -39,7 +39,7 @@ def body_of(answer):
     return json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_each_consent_records_its_region_and_mode_in_the_signed_body(cdn_app, site, admin):  # noqa: F811
+def test_each_consent_records_its_region_and_mode_in_the_signed_body(cdn_app, site, admin):
     client = cdn_app.test_client()
     eu = post(client, "FR", subject="s_visitor_eu")
     california = post(client, "US", "CA", subject="s_visitor_ca", action="opt_out", method="gpc",
