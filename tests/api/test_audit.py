@@ -403,6 +403,8 @@ def test_stats_count_and_rate_actions_per_day_and_document_version(client, admin
         "custom": 1,
         "withdraw": 1,
         "acknowledge": 0,
+        "opt_out": 0,
+        "opt_in": 0,
         "gpc": 2,
     }
     assert stats["totals"]["rates"]["accept_all"] == 0.4
