@@ -37,7 +37,8 @@ def test_overview_csv(client, admin, make_site, signed_in):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).strip().splitlines()
-    assert lines[0].startswith("date,accept_all,reject_all,custom,withdraw,acknowledge,opt_out,opt_in,gpc")
+    header = "date,accept_all,reject_all,custom,withdraw,acknowledge,opt_out,opt_in,gpc"
+    assert lines[0].startswith(header)
     today = utcnow().date().isoformat()
     row = next(line for line in lines if line.startswith(today))
     assert row.split(",")[1:3] == ["3", "1"]

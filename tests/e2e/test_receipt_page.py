@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.demo import DEMO_SITE
+from service.demo.seed import DEMO_SITE
 from tests.helpers.consents import event
 
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
