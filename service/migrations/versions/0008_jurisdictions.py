@@ -22,10 +22,6 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgres
 
 
 def upgrade():
-    with op.batch_alter_table('consent_records', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('region', sa.String(length=6), nullable=True))
-        batch_op.add_column(sa.Column('mode', sa.String(length=8), nullable=True))
-        batch_op.create_index('ix_consent_records_site_region', ['site_id', 'region', 'seq'])
     op.create_table('banner_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('site_id', sa.String(length=64), nullable=False),
@@ -46,10 +42,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('consent_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_consent_records_site_region')
-        batch_op.drop_column('mode')
-        batch_op.drop_column('region')
     op.drop_table('banner_revisions')
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_column('first_layer')
