@@ -2,10 +2,14 @@
 
 SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a committed consent survives a
 power cut) and foreign keys on. pysqlite's own transaction handling is switched off so that we emit
-``BEGIN`` ourselves; an ORM unit of work that reads and then writes (erasure) asks for
-``BEGIN IMMEDIATE`` with :func:`write_transaction`, which takes the write lock before its first
-read. The ledger append takes it the same way on the thread's direct connection
-(:class:`DirectConnections`, :func:`begin_write`).
+``BEGIN`` ourselves (SQLAlchemy's documented pysqlite recipe): every transaction starts with
+``BEGIN IMMEDIATE``, which takes the database's write lock before its first read, so writers
+queue on ``busy_timeout`` instead of failing when a stale read snapshot cannot be upgraded
+(``SQLITE_BUSY_SNAPSHOT``). Work that only reads starts with a plain ``BEGIN`` and never blocks
+a writer: GET, HEAD and OPTIONS requests, and blocks run under :func:`read_only`. A unit of work
+that must write in such a context asks for ``BEGIN IMMEDIATE`` with :func:`write_transaction`.
+The ledger append takes the lock the same way on the thread's direct connection
+(:class:`DirectConnections`, :func:`begin_write`). See docs/operations.md, "Concurrent writes".
 
 At start-up and on every new connection the durability settings are read back
 (:func:`check_durability`): the service refuses to run on a database that could lose a committed
@@ -16,22 +20,29 @@ consent (SQLite not in WAL or below ``synchronous=FULL``; PostgreSQL with ``fsyn
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from flask import Flask
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import ClauseElement
 
 from .extensions import db
 
-IMMEDIATE = "consentry_begin_immediate"
+IMMEDIATE = "consentry_begin_immediate"  # execution option: this transaction writes
+# Set in ``g`` (the app context, whose lifetime is the ORM session's): its transactions only read.
+READ_ONLY = "consentry_read_only"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The SQLite busy handler's wait for the write lock, in milliseconds (docs/operations.md).
+BUSY_TIMEOUT_MS = 30_000
 
 
 def create_private_file(path: str | None) -> None:
@@ -67,17 +78,121 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # Erased personal data must not linger in freed pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(IMMEDIATE):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        writes = begins_write(connection)
+        connection.info[READ_ONLY] = not writes
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def begins_write(connection: Connection) -> bool:
+    """Whether the transaction starting on ``connection`` may write: unless it was asked for as a
+    write (:func:`write_transaction`), everything but read-only work is taken to write."""
+    return bool(connection.get_execution_options().get(IMMEDIATE)) or not in_read_only_context()
+
+
+def in_read_only_context() -> bool:
+    return has_app_context() and g.get(READ_ONLY, False)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite a plain ``BEGIN``, which never holds up a
+    writer (long reads: verification, exports, listings). Ends the session's open transaction
+    first, so the block starts a fresh one."""
+    end_transaction()
+    previous = g.get(READ_ONLY, False)
+    setattr(g, READ_ONLY, True)
+    try:
+        yield
+    finally:
+        end_read_only_transaction()
+        setattr(g, READ_ONLY, previous)
+
+
+def read_only_command(command: Callable) -> Callable:
+    """Run a CLI command's body under :func:`read_only` (put it below ``@with_appcontext``)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with read_only():
+            return command(*args, **kwargs)
+
+    return run
+
+
+def end_transaction() -> None:
+    """Commit the session's open transaction, if any (a request without one gets none)."""
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
+
+
+def end_read_only_transaction() -> None:
+    """End the session's transaction if it began read-only: it must not outlive the read-only
+    work (a test's app context, and its session, outlive each request)."""
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction() and session.connection().info.get(READ_ONLY):
+            session.commit()
+
+
+class WriteInReadOnlyTransaction(RuntimeError):
+    """A read-only transaction (plain ``BEGIN`` on SQLite) tried to write: under contention it
+    would fail at once instead of queueing. Start the unit of work with :func:`write_transaction`.
+    """
+
+
+def complain_of_write(what: str) -> None:
+    """A write in read-only work: an error under ``TESTING`` (so the suites find every one), a
+    warning otherwise (the write still goes through unless another writer holds the lock)."""
+    where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+    message = f"{what} in a read-only transaction ({where}): start it with write_transaction()"
+    if current_app.config.get("TESTING"):
+        raise WriteInReadOnlyTransaction(message)
+    current_app.logger.warning(message)
+
+
+def session_reads_only(session: Session) -> bool:
+    """Whether the session's open transaction began read-only (SQLite's plain ``BEGIN``). A
+    session with no transaction yet is not: the write starts it, with nothing read before."""
+    if not has_app_context() or not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(READ_ONLY))
+
+
+@event.listens_for(db.session, "before_flush")
+def check_flush(session: Session, _context, _instances) -> None:
+    if (session.new or session.dirty or session.deleted) and session_reads_only(session):
+        complain_of_write("An ORM flush")
+
+
+@event.listens_for(db.session, "do_orm_execute")
+def check_statement(state: ORMExecuteState) -> None:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and session_reads_only(state.session):
+        complain_of_write("A write statement")
+
+
+def mark_read_only_requests(app: Flask) -> None:
+    """GET, HEAD and OPTIONS requests only read: their transactions start with a plain BEGIN.
+    Whatever the request leaves open ends with it: its locks are released (what removing the
+    session does, except where a test's app context and session outlive the request)."""
+
+    @app.before_request
+    def mark_read_only() -> None:
+        if request.method in READ_ONLY_METHODS:
+            setattr(g, READ_ONLY, True)
+
+    @app.teardown_request
+    def end_request_transaction(_error: BaseException | None) -> None:
+        g.pop(READ_ONLY, None)
+        if db.session.registry.has():
+            db.session.rollback()  # what was not committed is not kept, as after remove()
 
 
 def configure_postgresql(engine: Engine) -> None:
@@ -96,7 +211,8 @@ def configure_postgresql(engine: Engine) -> None:
 
 
 def write_transaction() -> Connection:
-    """Start the session's transaction as a write transaction (call before any read in it).
+    """Start the session's transaction as a write transaction (call before any read in it),
+    even in read-only work (a GET that must write, a command under :func:`read_only`).
 
     On SQLite this is ``BEGIN IMMEDIATE``; on PostgreSQL it is a normal transaction and callers take
     row or advisory locks for what they serialise.
@@ -351,6 +467,7 @@ def check_at_start(app: Flask, engine: Engine) -> None:
 
 
 def init_app(app: Flask) -> None:
+    mark_read_only_requests(app)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

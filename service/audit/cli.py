@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..commands import FeatureCommand, FeatureGroup
+from ..database import read_only_command
 from . import erasure, export, offline
 from .schemas import ExportQuerySchema
 
@@ -32,6 +33,7 @@ def parse_range(start: str | None, end: str | None) -> tuple[datetime | None, da
 @click.option("--from", "start", default=None, help="ISO date or date-time (included).")
 @click.option("--to", "end", default=None, help="ISO date (included) or date-time (excluded).")
 @with_appcontext
+@read_only_command
 def export_command(site: str, fmt: str, out: Path, start: str | None, end: str | None) -> None:
     """Write SITE's ledger (or a time range) to OUT, streamed; a progress bar on a terminal."""
     begin, finish = parse_range(start, end)

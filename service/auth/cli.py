@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..commands import FeatureGroup
+from ..database import read_only_command
 from ..signing import keyring_store
 from . import service as auth_service
 
@@ -40,6 +41,7 @@ def create_key_command(scopes: tuple[str, ...], site: str | None, label: str) ->
 
 @keys_cli.command("list")
 @with_appcontext
+@read_only_command
 def list_keys_command() -> None:
     """List API keys (prefixes only)."""
     for key in auth_service.list_api_keys():

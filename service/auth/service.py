@@ -72,7 +72,7 @@ def list_api_keys() -> list[ApiKey]:
 
 
 def revoke_api_key(key_id: int) -> ApiKey:
-    key = db.session.get(ApiKey, key_id)
+    key = db.session.get(ApiKey, key_id, with_for_update=True)  # a concurrent revoke waits
     if key is None:
         raise NotFound(f"No API key with id {key_id}.")
     if key.revoked_at is not None:

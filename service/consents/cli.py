@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..commands import FeatureGroup
+from ..database import read_only_command
 from ..sites.service import list_sites
 from .service import cut_checkpoint, verify_site_ledger
 
@@ -32,6 +33,7 @@ def checkpoint_command(site: str | None) -> None:
 @click.argument("site")
 @click.option("--signatures", is_flag=True, help="Also check every entry's Ed25519 signature.")
 @with_appcontext
+@read_only_command
 def verify_command(site: str, signatures: bool) -> None:
     """Verify SITE's whole ledger; exit status 1 when anything is wrong."""
     report = verify_site_ledger(site, check_signatures=signatures)

@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..commands import FeatureGroup
+from ..database import read_only_command
 from ..ledger.vocabulary import DOCUMENT_KINDS
 from . import service
 
@@ -78,6 +79,7 @@ def publish_command(site, kind, file, locale, title, material, summary, effectiv
 @documents_cli.command("list")
 @click.argument("site")
 @with_appcontext
+@read_only_command
 def list_command(site: str) -> None:
     """Every version of every document of SITE, drafts included."""
     rows = [state for kind in DOCUMENT_KINDS for state in service.list_versions(site, kind, True)]
@@ -98,6 +100,7 @@ def list_command(site: str) -> None:
 @click.argument("old", type=int)
 @click.option("--locale", default=None)
 @with_appcontext
+@read_only_command
 def diff_command(site: str, kind: str, new: int, old: int, locale: str | None) -> None:
     """What changed from version OLD to version NEW, block by block."""
     diff = service.diff_versions(site, kind, new, old, include_drafts=True, locale=locale)

@@ -1,4 +1,5 @@
-"""Document versions: one row per (site, kind, version); published rows never change."""
+"""Documents: one row per (site, kind), the lock its versions change under; and one row per
+(site, kind, version) of a document's versions, whose published rows never change."""
 
 from __future__ import annotations
 
@@ -14,6 +15,21 @@ from ..timeutil import utcnow
 
 DRAFT = "draft"
 PUBLISHED = "published"
+
+
+class Document(db.Model):
+    """A site's document of one kind. Its row is the lock that orders every change to the
+    document's versions (a draft's number, a publication, an edit): ``SELECT ... FOR UPDATE`` on
+    PostgreSQL; on SQLite the write transaction (``BEGIN IMMEDIATE``) holds the database's lock."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("kind IN ('privacy', 'terms', 'cookies', 'banner')", name="kind"),
+    )
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DocumentVersion(db.Model):

@@ -1,5 +1,10 @@
 """Document rules: drafts are edited freely; a published version is never changed or deleted.
 
+Every change to a document's versions runs under the lock of its :class:`Document` row
+(:func:`lock_document`), so concurrent editors are put in order instead of answered 409: two drafts
+get consecutive numbers; a version is published once; a draft is never edited or deleted after
+its publication. A 409 is left for what a lone editor would also get.
+
 "Current" is derived, never stored: the published version with the highest number whose
 ``effective_at`` has passed. A version published for a future date therefore becomes current at
 that moment with no job to run, and "superseded" is simply "published, effective, not current".
@@ -13,7 +18,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..activity.service import record
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
@@ -27,7 +33,7 @@ from .content import render_markdown
 from .diff import diff_blocks
 from .digest import canonical_json, content_sha256, normalise_texts
 from .locales import LABEL_KEYS, is_valid_locale, match_locale
-from .models import DRAFT, PUBLISHED, DocumentVersion
+from .models import DRAFT, PUBLISHED, Document, DocumentVersion
 
 # A publication may not be backdated: consents already given never pointed at it.
 BACKDATE_TOLERANCE = timedelta(minutes=5)
@@ -250,13 +256,43 @@ def document_object(doc: DocumentVersion) -> str:
     return f"document:{doc.site_id}/{doc.kind}/v{doc.version}"
 
 
+def lock_document(site_id: str, kind: str) -> None:
+    """Hold the document's lock until the transaction ends, creating its row on first use:
+    ``SELECT ... FOR UPDATE`` on PostgreSQL (a first insert waits for a concurrent one of the same
+    row, then finds it); on SQLite the transaction is a write transaction and holds the lock
+    already. Take it before reading what the change depends on."""
+    documents = Document.__table__
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(documents)
+        .values(site_id=site_id, kind=kind, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    db.session.execute(
+        db.select(documents.c.site_id)
+        .where(documents.c.site_id == site_id, documents.c.kind == kind)
+        .with_for_update()
+    )
+
+
 def create_draft(
     site_id: str, kind: str, texts: dict[str, Any], default_locale: str | None = None
 ) -> VersionState:
-    """A new draft with the next version number."""
+    """A new draft with the next version number (taken under the document's lock)."""
     site = _site_and_kind(site_id, kind)
     default_locale = default_locale or site.default_locale
     texts = check_texts(kind, texts, default_locale)
+    lock_document(site_id, kind)
+    doc = _add_draft(site_id, kind, texts, default_locale)
+    db.session.commit()
+    record("draft.created", document_object(doc), site=site_id)
+    return VersionState(doc, DRAFT, False)
+
+
+def _add_draft(
+    site_id: str, kind: str, texts: dict[str, Any], default_locale: str
+) -> DocumentVersion:
+    """Add the next version as a draft; the caller holds the document's lock."""
     latest = db.session.execute(
         db.select(func.max(DocumentVersion.version)).where(
             DocumentVersion.site_id == site_id, DocumentVersion.kind == kind
@@ -272,16 +308,14 @@ def create_draft(
         status=DRAFT,
     )
     db.session.add(doc)
-    try:
-        db.session.commit()
-    except IntegrityError as error:  # another draft took the number at the same moment
-        db.session.rollback()
-        raise Conflict("Another version was created at the same time; try again.") from error
-    record("draft.created", document_object(doc), site=site_id)
-    return VersionState(doc, DRAFT, False)
+    db.session.flush()
+    return doc
 
 
 def _draft_for_change(site_id: str, kind: str, version: int, action: str) -> DocumentVersion:
+    """The draft ``version``, under the document's lock; 409 once it is published."""
+    _site_and_kind(site_id, kind)
+    lock_document(site_id, kind)
     doc = get_version(site_id, kind, version, include_drafts=True).document
     if doc.status != DRAFT:
         raise Conflict(
@@ -325,7 +359,38 @@ def publish_version(
     """Publish a draft, now or at ``effective_at``. The first version is always material.
     ``now`` is the clock (default: the time now); ``make demo`` publishes its history with
     past clocks, so each version is published and takes effect on its day of the month."""
+    _site_and_kind(site_id, kind)
+    lock_document(site_id, kind)
     doc = get_version(site_id, kind, version, include_drafts=True).document
+    state = _published_state(doc, _publish(doc, material, summary, effective_at, now))
+    db.session.commit()
+    record_publication(doc)
+    return state
+
+
+def record_publication(doc: DocumentVersion) -> None:
+    details = {"material": doc.material, "summary": doc.summary[:300]}
+    record("version.published", document_object(doc), site=doc.site_id, details=details)
+
+
+def _published_state(doc: DocumentVersion, now: datetime) -> VersionState:
+    """The state of ``doc`` just published, read in its transaction (nothing is read after the
+    commit: that would start another write transaction)."""
+    current = current_version(doc.site_id, doc.kind, now)
+    return _with_states([doc], current.version if current else None, now)[0]
+
+
+def _publish(
+    doc: DocumentVersion,
+    material: bool,
+    summary: str,
+    effective_at: datetime | None,
+    now: datetime | None = None,
+) -> datetime:
+    """Publish the draft ``doc`` at ``now`` (default: the time now); the caller holds the
+    document's lock. Returns the time of publication. 409 for a version published already, or
+    older than one published."""
+    site_id, kind, version = doc.site_id, doc.kind, doc.version
     if doc.status == PUBLISHED:
         raise Conflict(
             f"Version {version} of the {kind} document is already published.",
@@ -358,11 +423,7 @@ def publish_version(
     doc.published_at = now
     doc.updated_at = now
     bump_config_version(get_site(site_id))
-    db.session.commit()
-    details = {"material": doc.material, "summary": doc.summary[:300]}
-    record("version.published", document_object(doc), site=site_id, details=details)
-    current = current_version(site_id, kind, now)
-    return _with_states([doc], current.version if current else None, now)[0]
+    return now
 
 
 def publish_text(
@@ -376,11 +437,14 @@ def publish_text(
     now: datetime | None = None,
 ) -> tuple[VersionState, bool]:
     """Policy as code: publish ``texts`` as a new version unless the latest published version
-    already has this exact content. Returns the version and whether it was created."""
+    already has this exact content. Returns the version and whether it was created. The check
+    and the publication are one transaction under the document's lock: two runs of the same
+    text publish it once."""
     site = _site_and_kind(site_id, kind)
     default_locale = default_locale or site.default_locale
     texts = check_texts(kind, texts, default_locale)
     digest = content_sha256(kind, texts)
+    lock_document(site_id, kind)
     latest = db.session.execute(
         _versions_query(site_id, kind)
         .where(DocumentVersion.status == PUBLISHED)
@@ -388,12 +452,15 @@ def publish_text(
         .limit(1)
     ).scalar_one_or_none()
     if latest is not None and latest.content_sha256 == digest:
-        return get_version(site_id, kind, latest.version), False
-    draft = create_draft(site_id, kind, texts, default_locale)
-    published = publish_version(
-        site_id, kind, draft.document.version, material, summary, effective_at, now
-    )
-    return published, True
+        state = get_version(site_id, kind, latest.version)
+        db.session.commit()  # nothing written: only the lock to release
+        return state, False
+    doc = _add_draft(site_id, kind, texts, default_locale)
+    state = _published_state(doc, _publish(doc, material, summary, effective_at, now))
+    db.session.commit()
+    record("draft.created", document_object(doc), site=site_id)
+    record_publication(doc)
+    return state, True
 
 
 def diff_versions(

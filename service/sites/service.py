@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from ..activity.service import record
 from ..database import write_transaction
@@ -69,8 +70,11 @@ def site_not_found(site_id: str) -> NotFound:
     return NotFound(f"Site '{site_id}' not found.")
 
 
-def get_site(site_id: str) -> Site:
-    site = db.session.get(Site, site_id)
+def get_site(site_id: str, lock: bool = False) -> Site:
+    """The site; with ``lock``, its row is locked until the transaction ends (PostgreSQL
+    ``FOR NO KEY UPDATE``, which leaves the inserts that refer to the site free; on SQLite the
+    write transaction holds the database's lock already)."""
+    site = db.session.get(Site, site_id, with_for_update={"key_share": True} if lock else None)
     if site is None:
         raise site_not_found(site_id)
     return site
@@ -99,16 +103,24 @@ def create_site(data: dict[str, Any]) -> Site:
     check_site_settings(data["id"], data)
     site = Site(**data)
     db.session.add(site)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # PostgreSQL: created by a concurrent request meanwhile
+        db.session.rollback()
+        if db.session.get(Site, data["id"]) is None:
+            raise
+        raise Conflict(f"Site '{data['id']}' already exists.") from error
     record("site.created", f"site:{site.id}", site=site.id)
     return site
 
 
 def update_site(site_id: str, changes: dict[str, Any]) -> Site:
+    """Apply ``changes``, checked against the site as it is under its row lock: two concurrent
+    updates are applied one after the other, each checked against the other's result."""
     changes = merge_mode_names(changes)
     # Reads (the site, its documents for the linter), then writes: take the write lock first.
     write_transaction()
-    site = get_site(site_id)
+    site = get_site(site_id, lock=True)
     merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
     merged |= changes
     check_consistency(merged)
