@@ -8,12 +8,13 @@ client on a site of its own). Printed per row: writes per second, median and p99
 answers that were not a success; so the cost of queueing writes is read beside the consent
 throughput of the same service on the same machine.
 
-``--publish-run`` reproduces the run of issue 15 instead: 8 clients, each creating a site and then
-creating and publishing ``--rounds`` privacy-policy versions on it, all at once, on SQLite; it
-prints the answers by status (the issue saw 44 of 66 answered 503 before writers queued).
+``--publish-run`` reproduces the runs of issue 15 instead: 8 clients on ``--sites`` sites (a
+client per site with the default 8), creating and publishing ``--rounds`` privacy-policy versions
+each, all at once, on the first of ``--backends``; it prints the answers by status (the issue saw
+44 of 66 answered 503 on SQLite with 8 sites, and 7 of 91 answered 409 on PostgreSQL with 2).
 
     PYTHONPATH=. python bench/admin_writes.py [--seconds 10] [--clients 1 4 8] [--backends ...]
-    PYTHONPATH=. python bench/admin_writes.py --publish-run [--rounds 4]
+    PYTHONPATH=. python bench/admin_writes.py --publish-run [--backends sqlite] [--sites 8]
 """
 
 from __future__ import annotations
@@ -155,31 +156,35 @@ def print_row(row: dict) -> None:
     )
 
 
-def publish_run(rounds: int) -> Counter:
-    """Issue 15's run: 8 clients, 8 sites, each creating and publishing privacy versions."""
+def publish_run(kind: str, sites: int, rounds: int) -> Counter:
+    """Issue 15's run: 8 clients on ``sites`` sites, each creating and publishing privacy
+    versions (``rounds`` drafts and their publications) at once."""
     statuses: Counter = Counter()
     lock = threading.Lock()
     with tempfile.TemporaryDirectory() as folder:
         instance = Path(folder)
         with (
-            database("sqlite", instance, "bench_admin_i15") as url,
+            database(kind, instance, "bench_admin_i15") as url,
             live_service(url, instance, workers=WORKERS) as service,
         ):
             http = HttpClient(service.base_url, admin_key(service))
+            for index in range(sites):
+                status, body = http.call("POST", "/api/v1/sites", site_body(f"editor{index}"))
+                assert status == 201, body
             barrier = threading.Barrier(8)
 
             def editor(index: int) -> None:
-                site = f"editor{index}"
-                answers = [http.call("POST", "/api/v1/sites", site_body(site))[0]]
+                site = f"editor{index % sites}"
+                answers = []
                 barrier.wait()
                 base = f"/api/v1/sites/{site}/documents/privacy/versions"
                 for turn in range(rounds):
                     body = {"texts": texts("privacy", f"{index}-{turn}")}
                     status, answer = http.call("POST", base, body)
-                    answers.append(status)
+                    answers.append(("draft", status))
                     if status == 201:
                         path = f"{base}/{answer['version']}/publish"
-                        answers.append(http.call("POST", path, {})[0])
+                        answers.append(("publish", http.call("POST", path, {})[0]))
                 with lock:
                     statuses.update(answers)
 
@@ -198,12 +203,15 @@ def main() -> int:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--publish-run", action="store_true")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--sites", type=int, default=8, help="publish run: sites of the 8 clients")
     args = parser.parse_args()
     if args.publish_run:
-        statuses = publish_run(args.rounds)
+        statuses = publish_run(args.backends[0], args.sites, args.rounds)
         total = sum(statuses.values())
-        print(f"publish run: {total} requests, by status {dict(sorted(statuses.items()))}")
-        print(f"5xx: {sum(n for s, n in statuses.items() if s >= 500)} of {total}")
+        by_status = ", ".join(f"{op} {status}: {n}" for (op, status), n in sorted(statuses.items()))
+        where = f"{args.backends[0]}, {args.sites} sites"
+        print(f"publish run ({where}): {total} requests; {by_status}")
+        print(f"5xx: {sum(n for (_op, s), n in statuses.items() if s >= 500)} of {total}")
         return 0
     print(f"gunicorn {WORKERS} sync workers; {args.seconds:g} s per phase")
     print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from tests.concurrency.checks import (
     verification_problems,
 )
 from tests.concurrency.workload import CliClient, HttpClient, run_clients, summarise
-from tests.faults.live import ROOT, database, live_service
+from tests.faults.live import ROOT, database, live_service, record_figures
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +34,7 @@ WORKERS = 4
 THREADS = 8
 SECONDS = float(os.environ.get("CONSENTRY_CONCURRENCY_SECONDS", "12"))
 MINIMUM_ANSWERS = 150  # the run goes on past SECONDS (up to 4x) until this many were answered
+SEED = int(os.environ.get("CONSENTRY_CONCURRENCY_SEED", "3"))
 
 
 def admin_key(service) -> str:
@@ -69,7 +71,11 @@ def test_concurrent_writes_are_queued_not_refused(kind, tmp_path):
     ):
         key = admin_key(service)
         cli = cli_client(service, tmp_path / "policies")
-        ledger, clients = run_clients(service.base_url, key, THREADS, SECONDS, cli, MINIMUM_ANSWERS)
+        started = time.monotonic()
+        ledger, clients = run_clients(
+            service.base_url, key, THREADS, SECONDS, cli, MINIMUM_ANSWERS, SEED
+        )
+        elapsed = time.monotonic() - started
         app = service.app()
         state = database_state(app)
         problems, conflicts = answer_problems(ledger.answers, state["versions"])
@@ -78,6 +84,17 @@ def test_concurrent_writes_are_queued_not_refused(kind, tmp_path):
         problems += cli_problems(ledger)
         sites = {record[1] for record in state["records"]} | {client.site for client in clients}
         problems += verification_problems(HttpClient(service.base_url, key), sites)
-    print(kind, summarise(ledger.answers), dict(conflicts), f"{len(ledger.cli)} CLI runs")
+    record_figures(
+        "concurrency",
+        {
+            "backend": kind,
+            "seconds": round(elapsed, 1),
+            "requests": len(ledger.answers),
+            "answers": summarise(ledger.answers),
+            "409": {f"{op} {verdict}": n for (op, verdict), n in conflicts.items()},
+            "cli_runs": len(ledger.cli),
+            "problems": len(problems),
+        },
+    )
     assert len(ledger.answers) >= MINIMUM_ANSWERS / 2, "too few requests to prove anything"
     assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} problems)"

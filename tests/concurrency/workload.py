@@ -387,7 +387,13 @@ class CliClient:
 
     def run(self, end: RunEnd) -> None:
         """Each command in a loop of its own, at once; each runs at least once."""
-        loops = [self.publish, self.key_created_and_revoked, self.checkpoint, self.retention]
+        loops = [
+            self.publish,
+            self.key_created_and_revoked,
+            self.checkpoint,
+            self.retention,
+            self.verify,
+        ]
 
         def repeat(step) -> None:
             step()
@@ -447,3 +453,7 @@ class CliClient:
 
     def retention(self) -> None:
         self.invoke("retention", "apply")
+
+    def verify(self) -> None:
+        """A long read beside the writes (the demo site's ledger): it must hold none of them up."""
+        self.invoke("ledger", "verify", "news-example")
