@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..consents.models import ConsentRecord
+from ..database import write_transaction
 from ..errors import Unprocessable
 from ..extensions import db
 from ..ledger.vocabulary import ACTIONS, DOCUMENT_KINDS
@@ -173,7 +174,9 @@ def daily_counts(site_id: str, first: date, last: date, now: datetime | None = N
 
 def _store(site_id: str, day: date, counts: dict[str, Any], row: DailyStats | None) -> None:
     """Keep ``counts`` (of the day up to ``counts["through"]``). Two requests may race: both
-    values are true counts of their own span, so either may win."""
+    values are true counts of their own span, so either may win. A page view (GET) writes it:
+    in a write transaction of its own."""
+    write_transaction()
     try:
         if row is None:
             db.session.add(DailyStats(site_id=site_id, day=day, counts=counts))
