@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from werkzeug import serving
 
 from ..commands import FeatureCommand
+from ..database import end_transaction
 from ..ledger.vocabulary import POLICY_KINDS
 from .history import HISTORY_DAYS, seed_history
 from .seed import DEMO_SITE, seed_demo
@@ -30,6 +31,7 @@ from .seed import DEMO_SITE, seed_demo
 @with_appcontext
 def demo_command(host: str, port: int, no_serve: bool, visitors_per_day: int) -> None:
     """Create or upgrade the database, seed the demo site and serve it."""
+    end_transaction()  # Alembic's own connection must not wait for this session's write lock
     upgrade()
     base = f"http://{host}:{port}"
     admin_key_file = seed_demo(base)
@@ -53,6 +55,7 @@ def demo_command(host: str, port: int, no_serve: bool, visitors_per_day: int) ->
     click.echo(f"Open {base}/demo  (API docs: {base}/api/docs)")
     click.echo(f"Verify a proof bundle, export or receipt in your browser: {base}/verify")
     click.echo("Policies: " + "  ".join(f"{base}/p/{DEMO_SITE}/{kind}" for kind in POLICY_KINDS))
+    end_transaction()  # nor the requests served below
     if not no_serve:
         # Werkzeug's server directly: Flask ignores app.run() inside a CLI command.
         serving.run_simple(host, port, current_app._get_current_object(), threaded=True)
