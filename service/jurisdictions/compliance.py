@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..database import write_transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import utcnow
@@ -120,6 +121,7 @@ def remember_revision(site_id: str, revision: str, config: bytes, now: datetime)
     first; the unique constraint keeps one row)."""
     from .models import BannerRevision
 
+    write_transaction()  # served by a GET, whose own transaction only reads
     table = BannerRevision.__table__
     dialect = db.engine.dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert

@@ -264,12 +264,13 @@ def test_a_writer_that_read_first_queues_instead_of_failing(app, client, admin, 
 
     with held_transaction(app, lambda: get_site("news-example"), then) as outcome:
         second = client.patch(
-            "/api/v1/sites/news-example", json={"honour_gpc": False}, headers=admin
+            "/api/v1/sites/news-example", json={"consent_lifetime_days": 150}, headers=admin
         )
     assert "error" not in outcome, outcome
     assert second.status_code == 200, second.get_json()
     final = client.get("/api/v1/sites/news-example", headers=admin).get_json()
-    assert (final["name"], final["honour_gpc"]) == ("Renamed by the held transaction", False)
+    assert final["name"] == "Renamed by the held transaction"
+    assert final["consent_lifetime_days"] == 150
 
 
 def test_the_migration_gives_existing_documents_their_lock_row(tmp_path):
