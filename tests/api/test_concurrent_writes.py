@@ -15,8 +15,8 @@ from flask import Flask
 
 from service.database import READ_ONLY, WriteInReadOnlyTransaction, read_only
 from service.extensions import db
-from tests.conftest import site_payload
-from tests.documents_helpers import VERSIONS, draft, texts
+from tests.helpers.documents import VERSIONS, draft, texts
+from tests.helpers.sites import site_payload
 
 HOLD = 0.5  # how long the other thread keeps its transaction open once it has read
 
