@@ -20,8 +20,9 @@ from tests.concurrency.workload import (
 
 def database_state(app) -> dict[str, Any]:
     """The rows the checks compare with what the clients were told."""
+    from service.audit.models import Erasure
     from service.auth.models import ApiKey
-    from service.consents.models import ConsentRecord, Erasure
+    from service.consents.models import ConsentRecord
     from service.documents.models import DocumentVersion
     from service.extensions import db
     from service.sites.models import Site
@@ -61,7 +62,7 @@ def database_state(app) -> dict[str, Any]:
 
 
 def erasure_digests(app, erased: dict[str, str]) -> dict[str, str]:
-    from service.audit.service import subject_hmac
+    from service.audit.erasure import subject_hmac
 
     with app.app_context():
         return {subject: subject_hmac(site, subject) for subject, site in erased.items()}

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.documents.content import content_sha256, normalise_texts
+from service.documents.digest import content_sha256, normalise_texts
 
 KINDS = ("privacy", "terms", "cookies", "banner")
 SHARED = "shared"
