@@ -283,7 +283,7 @@ def test_the_migration_gives_existing_documents_their_lock_row(tmp_path):
 
     from service import create_app
 
-    migration = import_module("service.migrations.versions.0010_document_locks")
+    migration = import_module("service.migrations.versions.0011_document_locks")
     url = f"sqlite:///{tmp_path / 'old.db'}"
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url})
     with app.app_context():

@@ -1,7 +1,7 @@
 """documents: one row per (site, kind), the lock that orders changes to its versions
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 18:40:00
 
 A draft's number is the document's highest version plus one, taken under this row's lock
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
