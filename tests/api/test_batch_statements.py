@@ -51,6 +51,8 @@ def record(subject: str, body: bytes) -> dict:
         "prev_hash": "2" * 64,
         "kid": "kid",
         "signature": "sig",
+        "region": "US-CA",
+        "mode": "opt-out",
     }
 
 

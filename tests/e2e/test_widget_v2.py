@@ -455,7 +455,7 @@ def test_cookie_domain_shares_the_choice_and_subject_across_subdomains(browser, 
     """Two subdomains of shop.test (mapped to 127.0.0.1 for this browser): a choice made on one
     holds on the other, with the same subject in the ledger."""
     from service.sites import service as sites
-    from tests.browser import CHROMIUM_ARGS
+    from tests.helpers.browser import CHROMIUM_ARGS
 
     from .conftest import chromium_executable
 
