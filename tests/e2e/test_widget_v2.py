@@ -423,12 +423,13 @@ def test_site_theme_colours_position_and_logo(page, live, hosts: Hosts, artifact
 
 def test_single_page_app_route_change_is_gated(page, live, hosts: Hosts):
     page.goto(host_page(live, hosts, "spa"))
-    banner(page).get_by_role("button", name="Reject all").click()
-    changes = page.evaluate(
+    # Listening before the refusal: its change event may come after the click returns.
+    page.evaluate(
         """() => { window.changes = [];
           window.Consentry.on('change', d => window.changes.push(d.action)); }"""
     )
-    assert changes is None
+    banner(page).get_by_role("button", name="Reject all").click()
+    page.wait_for_function("() => window.changes.length === 1")
     # A client-side route renders a video frame and a gated script
     page.evaluate(
         """() => { history.pushState({}, '', '/route-2');
@@ -443,7 +444,8 @@ def test_single_page_app_route_change_is_gated(page, live, hosts: Hosts):
     assert page.locator("iframe[data-consent]").get_attribute("src") is None
     page.locator(".consentry-ph button").click()
     expect(page.locator("iframe[data-consent]")).to_have_attribute("src", "https://video.example/v")
-    assert page.evaluate("() => window.changes") == ["custom"]
+    page.wait_for_function("() => window.changes.length === 2")
+    assert page.evaluate("() => window.changes") == ["reject_all", "custom"]
     entries = live.wait_for_entries(subject_of(page), 2)
     assert entries[-1]["page"].endswith("/route-2")
 
