@@ -6,7 +6,11 @@ both with wrk (or, without wrk, a multi-process Python client) in alternating ro
 as visitors of four regions see it (EU, California, elsewhere, unknown: CDN headers from a
 trusted proxy), and prints the median requests/s and each region's ratio against the bar (>= 80%).
 
-    PYTHONPATH=. python bench/banner_throughput.py [--rounds 3] [--seconds 5]
+    PYTHONPATH=. python bench/banner_throughput.py [--rounds 3] [--seconds 5] [--against PATH]
+
+``--against PATH`` also serves another checkout's banner (say ``git worktree add ../old COMMIT``),
+seeded alike, in the same alternating rounds, and prints each region's rate against it (the median
+of per-round ratios). An older checkout that knows no regions answers every visitor alike.
 
 Exit status 1 when a region's ratio is below the bar.
 """
@@ -142,32 +146,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another checkout, served side by side")
     options = parser.parse_args()
     load = run_wrk if shutil.which("wrk") else run_python_client
     tool = "wrk -t2 -c16" if load is run_wrk else "python client, 8 processes"
 
     with tempfile.TemporaryDirectory(prefix="consentry-bench-") as folder:
         folder = Path(folder)
-        app_port, bare_port = free_port(), free_port()
-        origin = f"http://127.0.0.1:{app_port}"
-        instance = folder / "instance"
-        seed(instance, origin)
+        bare_port = free_port()
         (folder / "bare_app.py").write_text(BARE_APP)
-        env = os.environ | {
-            "CONSENTRY_INSTANCE_PATH": str(instance),
-            "PYTHONPATH": str(ROOT),
-            "CONSENTRY_REGION_HEADERS": json.dumps([REGION_HEADERS]),
-            "CONSENTRY_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
-        }
         servers = [
-            start_gunicorn("service:create_app()", app_port, env, ROOT),
-            start_gunicorn("bare_app:app", bare_port, os.environ | {"PYTHONPATH": "."}, folder),
+            start_gunicorn("bare_app:app", bare_port, os.environ | {"PYTHONPATH": "."}, folder)
         ]
-        banner_url = f"{origin}/api/v1/sites/news-example/banner?locale=en"
         runs = {"bare Flask JSON ping": (f"http://127.0.0.1:{bare_port}/ping", {})}
-        for region, headers in REGIONS.items():
-            runs[f"banner GET, {region}"] = (banner_url, {"Origin": origin} | headers)
         try:
+            server, banner_url, origin = serve_banner(folder / "instance", ROOT)
+            servers.append(server)
+            for region, headers in REGIONS.items():
+                runs[f"banner GET, {region}"] = (banner_url, {"Origin": origin} | headers)
+            if options.against:
+                root = options.against.resolve()
+                server, url, origin = serve_banner(folder / "instance-against", root)
+                servers.append(server)
+                runs[f"banner GET ({root.name})"] = (url, {"Origin": origin})
             for url, headers in runs.values():
                 load(url, 1, headers)  # warm up: imports, connections, the banner cache
             rates = measure(load, runs, options)
@@ -176,6 +177,22 @@ def main() -> int:
                 server.terminate()
                 server.wait(10)
     return report(rates, tool, options)
+
+
+def serve_banner(instance: Path, root: Path) -> tuple[subprocess.Popen, str, str]:
+    """Seed the demo site with the checkout at ``root`` and serve it: (gunicorn, the banner URL,
+    the site's origin)."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    seed(instance, origin, root=root)
+    env = os.environ | {
+        "CONSENTRY_INSTANCE_PATH": str(instance),
+        "PYTHONPATH": str(root),
+        "CONSENTRY_REGION_HEADERS": json.dumps([REGION_HEADERS]),
+        "CONSENTRY_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+    }
+    server = start_gunicorn("service:create_app()", port, env, root)
+    return server, f"{origin}/api/v1/sites/news-example/banner?locale=en", origin
 
 
 def measure(load, runs, options) -> dict[str, list[float]]:
@@ -193,17 +210,24 @@ def report(rates: dict[str, list[float]], tool: str, options) -> int:
     bare_name = next(iter(rates))
     bare_rates = rates[bare_name]
     print(f"load: {tool}, {options.rounds} rounds x {options.seconds} s, gunicorn {WORKERS} sync")
+    against = next((name for name in rates if name.startswith("banner GET (")), None)
     passed = True
     for name, runs in rates.items():
         line = f"{name + ':':42} {statistics.median(runs):8.0f} req/s  (rounds: {_fmt(runs)})"
         if name != bare_name:
-            # The median of the per-round ratios: each round's runs saw much the same load.
-            ratio = statistics.median(b / p for b, p in zip(runs, bare_rates, strict=True))
+            ratio = _ratio(runs, bare_rates)
             passed &= ratio >= BAR
             line += f"  ratio {ratio:.1%} {'PASS' if ratio >= BAR else 'FAIL'}"
+        if against and name not in (bare_name, against):
+            line += f"  vs {against[12:-1]} {_ratio(runs, rates[against]):.1%}"
         print(line)
     print(f"bar: every region >= {BAR:.0%} of the bare ping: {'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1
+
+
+def _ratio(runs: list[float], baseline: list[float]) -> float:
+    """The median of the per-round ratios: each round's runs saw much the same load."""
+    return statistics.median(r / b for r, b in zip(runs, baseline, strict=True))
 
 
 def _fmt(rates: list[float]) -> str:

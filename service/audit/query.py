@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -15,6 +15,7 @@ from sqlalchemy import func
 from ..consents.models import ConsentRecord
 from ..consents.service import latest_checkpoint
 from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
+from ..documents.service import in_force_period
 from ..errors import Unauthorized, Unprocessable
 from ..extensions import db
 from ..inputs import MAX_DATABASE_INT
@@ -127,6 +128,7 @@ def query_records(
     if document is not None:
         kind, version = document
         query = query.where(ConsentRecord.documents[kind]["version"].as_integer() == version)
+        start, end = in_force_window(site_id, kind, version, start, end)
     if start is not None or end is not None:
         query = query.where(*time_range(site_id, start, end))
     if cursor is not None:
@@ -144,6 +146,30 @@ def query_records(
         "items": [record_view(row) for row in rows],
         "next_cursor": encode_cursor(rows[-1].seq, order) if more else None,
     }
+
+
+# How long after a version stopped being in force a consent may still name it: the site's
+# context is read before the append takes its time (a request's length, far below this).
+IN_FORCE_SLACK = timedelta(minutes=5)
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def in_force_window(
+    site_id: str, kind: str, version: int, start: datetime | None, end: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` narrowed to when ``version`` of ``kind`` was in force. A consent must
+    name the versions in force when it is recorded (outdated ones are refused), so the time
+    index finds the records of an old version without a scan of the whole ledger."""
+    period = in_force_period(site_id, kind, version)
+    if period is None:  # never published: no record names it
+        return NEVER, NEVER
+    since, until = period
+    since -= IN_FORCE_SLACK
+    start = since if start is None else max(start, since)
+    if until is not None:
+        until += IN_FORCE_SLACK
+        end = until if end is None else min(end, until)
+    return start, end
 
 
 def time_range(site_id: str, start: datetime | None, end: datetime | None) -> list[Any]:

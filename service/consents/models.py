@@ -26,7 +26,6 @@ class ConsentRecord(db.Model):
         UniqueConstraint("site_id", "client_event_id"),
         Index("ix_consent_records_site_subject", "site_id", "subject", "seq"),
         Index("ix_consent_records_site_recorded", "site_id", "recorded_at", "seq"),
-        Index("ix_consent_records_site_region", "site_id", "region", "seq"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

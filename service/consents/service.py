@@ -179,8 +179,9 @@ def record_event(
                 raise
             site = site_context(site_id, refresh=True)
             continue
-        item = entry_item(site.id, event, choices, request_fingerprint(event), user_agent)
-        item = with_place(site.id, item, region, site.mode_for(region))
+        fingerprint = request_fingerprint(event)
+        mode = site.mode_for(region)
+        item = entry_item(site.id, event, choices, fingerprint, user_agent, region, mode)
         try:
             return append_entry(site, event["documents"], item)
         except SiteChanged:
@@ -458,9 +459,12 @@ def entry_item(
     choices: dict[str, bool],
     fingerprint: str,
     user_agent: str | None,
+    region: str | None = None,
+    mode: str | None = None,
 ) -> dict[str, Any]:
     """What an entry records of an event, before it gets its place in the chain (JSON-ready),
-    with its body's template and its id made ahead of the append lock."""
+    with its body's template and its id made ahead of the append lock. A live event records the
+    visitor's ``region`` and the banner's ``mode``; past events (the demo's month) know neither."""
     item = {
         "subject": event["subject"],
         "action": event["action"],
@@ -475,14 +479,10 @@ def entry_item(
         "user_ref": user_reference(site_id, event.get("user_id")),
         "client_event_id": str(event["client_event_id"]),
         "request_sha256": fingerprint,
+        "region": region,
+        "mode": mode,
     }
     return item | {"template": entry_template(site_id, item), "id": str(uuid.uuid4())}
-
-
-def with_place(site_id: str, item: dict[str, Any], region: str | None, mode: str) -> dict[str, Any]:
-    """The item with the visitor's region and the banner's mode, in its body and columns."""
-    item = item | {"region": region, "mode": mode}
-    return item | {"template": entry_template(site_id, item)}
 
 
 def entry_template(site_id: str, item: dict[str, Any]) -> EntryTemplate:
