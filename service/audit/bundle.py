@@ -11,7 +11,7 @@ from ..consents.service import cut_checkpoint, latest_checkpoint, signed
 from ..crypto.jws import attach_signature
 from ..errors import NotFound
 from ..extensions import db
-from ..jurisdictions.compliance import revision_configs
+from ..jurisdictions.revisions import revision_configs
 from ..ledger.merkle import MerkleTree
 from ..signing import keyring
 from ..sites.service import get_site

@@ -42,7 +42,7 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
     if fmt == "iso27560":
         from flask import current_app
 
-        from ..jurisdictions.records import export_iso27560
+        from .records import export_iso27560
 
         # Notices and the receipt page are named under CONSENTRY_PUBLIC_URL (relative without).
         chunks = export_iso27560(plan, (current_app.config.get("PUBLIC_URL") or "").rstrip("/"))

@@ -9,7 +9,6 @@ from flask import Response, render_template, request, stream_with_context
 from ..auth.guard import require_scope
 from ..documents.views import base_url
 from ..extensions import Blueprint
-from ..jurisdictions.records import export_iso27560
 from ..sites.cors import public
 from ..timeutil import utcnow
 from . import bundle as bundles
@@ -17,6 +16,7 @@ from . import erasure as erasures
 from . import export as exports
 from . import query as queries
 from . import stats as statistics
+from .records import export_iso27560
 from .schemas import (
     ErasureSchema,
     ExportQuerySchema,

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Dialect, Engine
 
 from ..database import BatchStatement, Compiled, direct_connections
 from ..extensions import db
-from ..jurisdictions.compliance import remember_revision
 from ..jurisdictions.regions import gpc_required, site_mode
+from ..jurisdictions.revisions import remember_revision
 from ..ledger.vocabulary import POLICY_KINDS
 from ..sites.models import Site
 from ..sites.service import (

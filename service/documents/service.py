@@ -24,8 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..activity.service import record
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..extensions import db
-from ..jurisdictions.compliance import check_publication
 from ..ledger.vocabulary import DOCUMENT_KINDS
+from ..sites.compliance import check_publication
 from ..sites.models import Site
 from ..sites.service import bump_config_version, get_site
 from ..timeutil import as_utc, utcnow
@@ -126,6 +126,11 @@ def current_version(site_id: str, kind: str, now: datetime | None = None) -> Doc
         .limit(1)
     )
     return db.session.execute(query).scalar_one_or_none()
+
+
+def texts_in_force(site_id: str, now: datetime) -> dict[str, dict[str, Any]]:
+    """The texts of each kind in force at ``now`` (the compliance rules read them)."""
+    return {kind: doc.texts for kind, doc in current_documents(site_id, now).items()}
 
 
 def current_documents(site_id: str, now: datetime) -> dict[str, DocumentVersion]:
@@ -436,7 +441,7 @@ def _publish(
             f"Version {later} is already published; version {version} can no longer be.",
             {"version": version, "latest_published": later},
         )
-    check_publication(site_id, kind, doc.texts)
+    check_publication(get_site(site_id), kind, doc.texts)
     doc.status = PUBLISHED
     doc.material = material or later is None
     doc.summary = summary.strip()

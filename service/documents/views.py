@@ -7,9 +7,10 @@ from flask import Response, current_app, g, request
 from ..auth.guard import authorise, require_scope
 from ..errors import ErrorSchema, accepts_body_up_to
 from ..extensions import Blueprint, limiter
-from ..jurisdictions.compliance import lint_site, warning_header
 from ..jurisdictions.resolution import resolver
+from ..sites.compliance import lint_site, warning_header
 from ..sites.cors import public
+from ..sites.service import get_site
 from . import banner, service
 from .diff import render_changes
 from .schemas import (
@@ -112,7 +113,7 @@ def publish_version(data, site, kind, version):
     compliance rules run first: an error is a 422 ``compliance_violation``; warnings are named in
     ``Consentry-Compliance-Warnings``."""
     published = service.publish_version(site, kind, version, **data)
-    return service.localised(published, None, base_url()), warning_header(lint_site(site))
+    return service.localised(published, None, base_url()), warning_header(lint_site(get_site(site)))
 
 
 @blp.route(VERSIONS, methods=["GET"])

@@ -9,8 +9,8 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """The health check, hosted policy pages, the widget script and the demo page."""
-    from . import demo, policy, views, widget
+    """The health check, hosted policy pages, receipt pages, the widget script and the demo page."""
+    from . import demo, policy, receipt, views, widget
 
-    for module in (views, policy, widget, demo):
+    for module in (views, policy, widget, demo, receipt):
         app.register_blueprint(module.bp)

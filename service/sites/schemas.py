@@ -235,3 +235,16 @@ class SiteSchema(SiteCreateSchema):
 
 class SiteListSchema(Schema):
     items = fields.List(fields.Nested(SiteSchema), required=True)
+
+
+class FindingSchema(Schema):
+    id = fields.String(required=True)
+    severity = fields.String(required=True, metadata={"enum": ["error", "warning"]})
+    message = fields.String(required=True)
+    citation = fields.String(required=True)
+
+
+class ComplianceReportSchema(Schema):
+    site = fields.String(required=True)
+    ok = fields.Boolean(required=True, metadata={"description": "True when no rule fails."})
+    rules = fields.List(fields.Nested(FindingSchema), required=True)

@@ -12,7 +12,7 @@ from ..activity.service import record
 from ..database import write_transaction
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
-from ..jurisdictions.compliance import check_site_settings, site_settings
+from .compliance import check_site_settings, site_settings
 from .models import FIRST_LAYER_BUTTONS, Site
 from .origins import origin_in
 

@@ -3,9 +3,15 @@ from __future__ import annotations
 from ..auth.guard import key_site_scope, require_scope
 from ..errors import Forbidden
 from ..extensions import Blueprint
-from ..jurisdictions.compliance import lint_site, warning_header
 from . import service
-from .schemas import SiteCreateSchema, SiteListSchema, SiteSchema, SiteSettingsSchema
+from .compliance import lint_site, warning_header
+from .schemas import (
+    ComplianceReportSchema,
+    SiteCreateSchema,
+    SiteListSchema,
+    SiteSchema,
+    SiteSettingsSchema,
+)
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Manage sites")
 # PATCH leaves out whole settings, never parts of one: a category sent without ``required`` gets
@@ -23,7 +29,7 @@ def create_site(data):
     if key_site_scope() is not None:
         raise Forbidden("A key bound to one site cannot create sites.")
     site = service.create_site(data)
-    return site, warning_header(lint_site(site.id))
+    return site, warning_header(lint_site(site))
 
 
 @blp.route("", methods=["GET"])
@@ -50,4 +56,17 @@ def update_site(changes, site):
     """Change a site's settings (the id cannot change). The compliance rules run first, as on
     create."""
     updated = service.update_site(site, changes)
-    return updated, warning_header(lint_site(site))
+    return updated, warning_header(lint_site(updated))
+
+
+@blp.route("/<site>/compliance", methods=["GET"])
+@require_scope(blp, "sites:admin", "audit:read")
+@blp.response(200, ComplianceReportSchema)
+def compliance_report(site):
+    """Every rule's findings for the site as it is; ``ok`` is false when a rule fails."""
+    findings = lint_site(service.get_site(site))
+    return {
+        "site": site,
+        "ok": not any(finding.severity == "error" for finding in findings),
+        "rules": [finding.to_dict() for finding in findings],
+    }

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from service.jurisdictions import iso27560
+from service.audit import iso27560
 from tests.helpers.consents import ORIGIN, event
 
 SCHEMA_FILE = (

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..audit.export import ExportPlan, _json, _timestamp, export_rows
 from ..crypto.jws import attach_signature
+from ..jurisdictions.revisions import revision_configs
 from ..sites.service import get_site
-from .compliance import revision_configs
+from .export import ExportPlan, _json, _timestamp, export_rows
 from .iso27560 import iso_lines, iso_record
 
 

@@ -8,7 +8,8 @@ import click
 from flask.cli import with_appcontext
 
 from ..errors import DomainError
-from . import compliance
+from .compliance import lint_site
+from .service import get_site
 
 
 @click.command("lint")
@@ -18,7 +19,7 @@ from . import compliance
 def lint_command(site: str, as_json: bool) -> None:
     """Check SITE against the compliance rules; exit status 1 when a rule fails (an error)."""
     try:
-        findings = compliance.lint_site(site)
+        findings = lint_site(get_site(site))
     except DomainError as error:
         raise click.ClickException(error.message) from None
     errors = [finding for finding in findings if finding.severity == "error"]

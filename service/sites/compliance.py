@@ -1,26 +1,28 @@
-"""Running the linter where it matters: site changes, region rule changes and publications.
+"""Running the compliance linter (:mod:`service.jurisdictions.linter`) where it matters: site
+changes, region rule changes and publications.
 
 Each check builds the facts as they would be after the change, lints them, refuses the change
-on any error (422 ``compliance_violation`` with ``details.rules``) and returns the warnings.
+on any error (422 ``compliance_violation`` with ``details.rules``) and returns the warnings. The
+documents in force come from the documents feature, which sits above sites: it registers its
+reader (:func:`register_documents_reader`) when it is installed.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from flask import Flask, current_app
 
-from ..database import write_transaction
 from ..errors import DomainError
 from ..extensions import db
+from ..jurisdictions.cookies import cookie_database
+from ..jurisdictions.linter import Finding, SiteFacts, lint
 from ..timeutil import utcnow
-from .cookies import cookie_database
-from .linter import Finding, SiteFacts, lint
+
+# The texts of each kind of document in force at a time: {kind: {locale: {title, body}}}.
+DocumentsReader = Callable[[str, datetime], Mapping[str, Mapping[str, Any]]]
 
 # The site settings the rules read (``mode`` is the stored name of ``default_mode``).
 SETTINGS = (
@@ -59,11 +61,8 @@ def site_facts(
 ) -> SiteFacts:
     """The facts of ``site_id`` with ``settings``; ``replaced`` gives the texts of documents
     about to be published (kind: texts), which count as in force."""
-    from ..documents.service import current_documents
-
     now = utcnow()
-    documents = {kind: doc.texts for kind, doc in current_documents(site_id, now).items()}
-    documents |= dict(replaced or {})
+    documents = dict(documents_in_force(site_id, now)) | dict(replaced or {})
     return SiteFacts(
         site_id=site_id,
         settings=settings,
@@ -91,19 +90,14 @@ def check_site_settings(site_id: str, settings: Mapping[str, Any]) -> list[Findi
     return enforce(lint(site_facts(site_id, settings)))
 
 
-def check_publication(site_id: str, kind: str, texts: Mapping[str, Any]) -> list[Finding]:
-    """Lint the site as it would be once ``texts`` of ``kind`` are published."""
-    from ..sites.service import get_site
-
-    settings = site_settings(get_site(site_id))
-    return enforce(lint(site_facts(site_id, settings, {kind: texts})))
+def check_publication(site: Any, kind: str, texts: Mapping[str, Any]) -> list[Finding]:
+    """Lint ``site`` as it would be once ``texts`` of ``kind`` are published."""
+    return enforce(lint(site_facts(site.id, site_settings(site), {kind: texts})))
 
 
-def lint_site(site_id: str) -> list[Finding]:
-    """Every finding for the site as it is (``consentry lint``, ``GET .../compliance``)."""
-    from ..sites.service import get_site
-
-    findings = lint(site_facts(site_id, site_settings(get_site(site_id))))
+def lint_site(site: Any) -> list[Finding]:
+    """Every finding for ``site`` as it is (``consentry lint``, ``GET .../compliance``)."""
+    findings = lint(site_facts(site.id, site_settings(site)))
     # End the read: on SQLite an open read transaction keeps its snapshot, and the session's
     # next write would then fail once another connection has written.
     db.session.commit()
@@ -116,34 +110,11 @@ def warning_header(findings: list[Finding]) -> dict[str, str]:
     return {"Consentry-Compliance-Warnings": ", ".join(ids)} if ids else {}
 
 
-def remember_revision(site_id: str, revision: str, config: bytes, now: datetime) -> None:
-    """Keep what ``revision`` showed, once per site and revision (any worker may serve it
-    first; the unique constraint keeps one row)."""
-    from .models import BannerRevision
-
-    write_transaction()  # served by a GET, whose own transaction only reads
-    table = BannerRevision.__table__
-    dialect = db.engine.dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .values(site_id=site_id, revision=revision, config=config, first_served_at=now)
-        .on_conflict_do_nothing(index_elements=["site_id", "revision"])
-    )
-    db.session.execute(statement)
-    db.session.commit()
+def register_documents_reader(app: Flask, reader: DocumentsReader) -> None:
+    app.extensions["consentry_documents_in_force"] = reader
 
 
-def revision_configs(site_id: str, revisions: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The banner configs of ``revisions`` that were served (revision: config)."""
-    from .models import BannerRevision
-
-    wanted = sorted(set(revisions))
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        db.select(BannerRevision.revision, BannerRevision.config).where(
-            BannerRevision.site_id == site_id, BannerRevision.revision.in_(wanted)
-        )
-    )
-    return {revision: json.loads(config) for revision, config in rows}
+def documents_in_force(site_id: str, now: datetime) -> Mapping[str, Mapping[str, Any]]:
+    """The texts of the site's documents in force, or none without the documents feature."""
+    reader = current_app.extensions.get("consentry_documents_in_force")
+    return reader(site_id, now) if reader else {}
