@@ -33,24 +33,23 @@ ALWAYS = (
 
 def secure_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """``headers`` with the security headers added (the view's own choices kept)."""
-    names = {name.lower(): value for name, value in headers}
-    result = [(name, value) for name, value in headers if name.lower() != "date"]
+    result, names = [], set()
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "date":
+            continue
+        if lower == "content-security-policy" and "frame-ancestors" not in value:
+            value = f"{value}; frame-ancestors 'none'"
+        names.add(lower)
+        result.append((name, value))
     for name, value in ALWAYS:
         if name.lower() not in names:
             result.append((name, value))
     if "cache-control" not in names:
         result.append(("Cache-Control", "no-store"))
-    policy = names.get("content-security-policy")
-    if policy is None:
-        html = names.get("content-type", "").startswith("text/html")
+    if "content-security-policy" not in names:
+        html = any(n.lower() == "content-type" and v.startswith("text/html") for n, v in headers)
         result.append(("Content-Security-Policy", HTML_POLICY if html else DATA_POLICY))
-    elif "frame-ancestors" not in policy:
-        result = [
-            (name, f"{value}; frame-ancestors 'none'")
-            if name.lower() == "content-security-policy"
-            else (name, value)
-            for name, value in result
-        ]
     return result
 
 

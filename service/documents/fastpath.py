@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask
@@ -86,20 +87,35 @@ class BannerFastPath:
         public_url = self.app.config.get("PUBLIC_URL")
         if public_url:
             return public_url.rstrip("/")
-        trusted_hosts = self.app.config.get("TRUSTED_HOSTS")
-        if not environ.get("HTTP_HOST"):
+        host = environ.get("HTTP_HOST")
+        if not host:
             return None  # let Flask validate the host
-        if trusted_hosts and not host_is_trusted(environ["HTTP_HOST"], trusted_hosts):
-            return None  # Flask answers 400
-        # The same parts, normalised the same way, as the Flask view's request.scheme/host/root_path
-        request = Request(environ, populate_request=False, shallow=True)
-        return f"{request.scheme}://{request.host}{request.root_path}"
+        trusted_hosts = self.app.config.get("TRUSTED_HOSTS")
+        return request_base_url(
+            host,
+            environ["wsgi.url_scheme"],
+            environ.get("SCRIPT_NAME", ""),
+            tuple(trusted_hosts) if trusted_hosts else None,
+        )
 
     def _db_engine(self):
         if self._engine is None:
             with self.app.app_context():
                 self._engine = db.engine
         return self._engine
+
+
+@lru_cache(maxsize=256)  # a few hosts serve a site; each banner GET asks again
+def request_base_url(
+    host: str, scheme: str, script_name: str, trusted_hosts: tuple[str, ...] | None
+) -> str | None:
+    """The base URL the Flask view would build (``request.scheme/host/root_path``, normalised
+    the same way), or None for an untrusted host (Flask answers 400)."""
+    if trusted_hosts and not host_is_trusted(host, trusted_hosts):
+        return None
+    environ = {"HTTP_HOST": host, "wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name}
+    request = Request(environ, populate_request=False, shallow=True)
+    return f"{request.scheme}://{request.host}{request.root_path}"
 
 
 def init_app(app: Flask) -> None:
