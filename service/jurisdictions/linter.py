@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .cookies import CookieDatabase
+from .cookiedb import CookieDatabase
 from .regions import EEA, default_pack, mode_for, region_name, site_rules_of
 
 CONSENT_MODE_V2 = ("ad_storage", "analytics_storage", "ad_user_data", "ad_personalization")
@@ -22,6 +22,7 @@ FIRST_LAYER_BUTTONS = ("accept_all", "reject_all", "settings")
 THIRTEEN_MONTHS_DAYS = 395
 SIX_MONTHS_DAYS = 183
 TRACKING_CATEGORIES = ("marketing", "analytics")
+DECLARED_MIN_PREFIX = 3  # ``_s`` or ``tp`` would match half of all cookie names
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
@@ -201,12 +202,13 @@ def check_required_cookies(facts: SiteFacts) -> Iterator[str]:
         if not category.get("required"):
             continue
         for cookie in category.get("cookies") or []:
-            found = facts.cookies.classify(cookie["name"])
-            if found is not None and found.category in TRACKING_CATEGORIES:
+            # Declared by name only: no domain, and no prefix too short to say anything.
+            found = facts.cookies.classify(cookie["name"], min_prefix=DECLARED_MIN_PREFIX)
+            if found is not None and found.entry.kind in TRACKING_CATEGORIES:
                 yield (
                     f"The required category '{category['id']}' declares '{cookie['name']}', "
-                    f"which the Open Cookie Database lists as {found.category} "
-                    f"({found.platform}): move it to a category visitors can refuse."
+                    f"which the Open Cookie Database lists as {found.entry.kind} "
+                    f"({found.entry.platform}): move it to a category visitors can refuse."
                 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from . import cookiedb
+from ..jurisdictions import cookiedb
 from .browser import CookieSeen, PhaseObservation, RequestSeen
 
 SEVERITIES = ("high", "medium", "low", "info")

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from . import cookiedb
+from ..jurisdictions import cookiedb
 from .findings import SEVERITIES, Classifier, verdict
 from .scan import ScanOptions, ScanOutcome
 

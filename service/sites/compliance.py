@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 
 from ..errors import DomainError
 from ..extensions import db
-from ..jurisdictions.cookies import cookie_database
+from ..jurisdictions import cookiedb
 from ..jurisdictions.linter import Finding, SiteFacts, lint
 from ..timeutil import utcnow
 
@@ -118,3 +119,10 @@ def documents_in_force(site_id: str, now: datetime) -> Mapping[str, Mapping[str,
     """The texts of the site's documents in force, or none without the documents feature."""
     reader = current_app.extensions.get("consentry_documents_in_force")
     return reader(site_id, now) if reader else {}
+
+
+def cookie_database(configured: str | None) -> cookiedb.CookieDatabase | None:
+    """The vendored Open Cookie Database, or the copy ``COOKIE_DATABASE`` names; None when that
+    file is missing (the rule that needs it is then skipped)."""
+    path = Path(configured) if configured else cookiedb.DATABASE_FILE
+    return cookiedb.database(path) if path.exists() else None

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from service.scanner import cookiedb
-from service.scanner.cookiedb import COLUMNS, category_kind, classify, classify_host, kinds_agree
-from service.scanner.refresh_cookie_db import main as refresh_main
-from service.scanner.refresh_cookie_db import refresh
+from service.jurisdictions import cookiedb
+from service.jurisdictions.cookiedb import (
+    COLUMNS,
+    category_kind,
+    classify,
+    classify_host,
+    kinds_agree,
+)
+from service.jurisdictions.refresh_cookie_db import main as refresh_main
+from service.jurisdictions.refresh_cookie_db import refresh
 
 
 def test_vendored_database_ships_with_its_licence_and_source_note():

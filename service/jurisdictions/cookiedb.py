@@ -1,13 +1,16 @@
-"""The Open Cookie Database, vendored in ``data/``: classify cookies by name and hosts by domain.
+"""The Open Cookie Database, vendored in ``data/open-cookie-database/``: classify cookies by name
+and hosts by domain.
 
-The database (Apache-2.0, see ``data/SOURCE.md``) lists cookie names, or name prefixes when
+The database (Apache-2.0, see its ``SOURCE.md``) lists cookie names, or name prefixes when
 ``Wildcard match`` is 1, with the platform that sets them, a category, a retention period and the
 data controller. Some entries name the domain the cookie lives on; an entry with a domain matches
 only a cookie on that domain (``sessionid`` on instagram.com says nothing about a site's own
 ``sessionid``), except for underscore names such as ``_fbp``, which trackers set on the visited
 site's own domain although the database files them under the tracker's.
 
-``classify(name, domain)`` is the one entry point other features use (the compliance linter too).
+``classify(name, domain)`` is the one entry point: the scanner classifies the cookies it sees,
+the compliance linter the cookies a site declares (by name only, and with prefixes of at least
+three characters: ``_s`` or ``tp`` would match half of all names).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data" / "open-cookie-database"
 DATABASE_FILE = DATA_DIR / "open-cookie-database.csv"
 COLUMNS = (
     "ID",
@@ -177,12 +180,19 @@ class CookieDatabase:
         self.prefixes = sorted(prefixes, key=lambda entry: len(entry.name), reverse=True)
         self.hosts = _host_index(self.entries)
 
-    def classify(self, name: str, domain: str | None = None) -> CookieMatch | None:
-        """The entry for cookie ``name`` on ``domain`` (exact name first, then longest prefix)."""
+    def classify(
+        self, name: str, domain: str | None = None, min_prefix: int = 1
+    ) -> CookieMatch | None:
+        """The entry for cookie ``name`` on ``domain`` (exact name first, then the longest
+        prefix of at least ``min_prefix`` characters)."""
         chosen = _pick(self.exact.get(name, ()), name, domain)
         if chosen is not None:
             return CookieMatch(chosen, "exact")
-        candidates = [entry for entry in self.prefixes if name.startswith(entry.name)]
+        candidates = [
+            entry
+            for entry in self.prefixes
+            if len(entry.name) >= min_prefix and name.startswith(entry.name)
+        ]
         chosen = _pick(candidates, name, domain)
         return CookieMatch(chosen, "prefix") if chosen is not None else None
 
@@ -232,10 +242,11 @@ def _host_index(entries: Iterable[CookieEntry]) -> dict[str, HostMatch]:
     return index
 
 
-@functools.lru_cache(maxsize=1)
-def database() -> CookieDatabase:
-    """The vendored database, read once per process."""
-    return CookieDatabase(read_entries())
+@functools.lru_cache(maxsize=4)
+def database(path: Path = DATABASE_FILE) -> CookieDatabase:
+    """The vendored database (or another copy of it, ``COOKIE_DATABASE``), read once per
+    process."""
+    return CookieDatabase(read_entries(path))
 
 
 def classify(name: str, domain: str | None = None) -> CookieMatch | None:

@@ -1,10 +1,10 @@
 """Refresh the vendored Open Cookie Database from a newer CSV.
 
-    python -m service.scanner.refresh_cookie_db NEW.csv --source "commit abc123 (2027-01-10)"
+    python -m service.jurisdictions.refresh_cookie_db NEW.csv --source "commit abc123 (2027-01-10)"
 
 The new file must have the database's columns and at least half as many entries as the current
-one (a truncated download is refused). It replaces ``data/open-cookie-database.csv`` atomically,
-rewrites the source line of ``data/SOURCE.md`` and prints how many entries were added, removed and
+one (a truncated download is refused). It replaces the vendored CSV atomically, rewrites the
+source line of its ``SOURCE.md`` and prints how many entries were added, removed and
 changed, so the refresh can be reviewed as one commit.
 """
 
