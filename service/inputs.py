@@ -60,6 +60,14 @@ class StrictFlaskParser(FlaskParser):
             raise json.JSONDecodeError(str(error), "", 0) from None
 
 
+def wants_html(format_asked: str | None) -> bool:
+    """An answer that has a JSON and an HTML form: HTML when ``?format=html`` asks for it, or,
+    with no ``format``, when the client's ``Accept`` prefers it (a browser)."""
+    if format_asked is not None:
+        return format_asked == "html"
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
 def refuse_nul_bytes() -> None:
     if "\x00" in request.path:
         raise NotFound()

@@ -9,6 +9,7 @@ from flask import Response, render_template, request, stream_with_context
 from ..auth.guard import require_scope
 from ..documents.views import base_url
 from ..extensions import Blueprint
+from ..inputs import wants_html
 from ..sites.cors import public
 from ..timeutil import utcnow
 from . import bundle as bundles
@@ -89,11 +90,7 @@ def export(query, site):
 def proof_bundle(query, site, subject):
     """Proof bundle of a subject's consent history (JSON; printable HTML with ?format=html)."""
     bundle = bundles.proof_bundle(site, subject)
-    wants_html = query["format"] == "html" or (
-        query["format"] is None
-        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
-    )
-    if wants_html:
+    if wants_html(query["format"]):
         return Response(render_template("audit/proof.html", bundle=bundle), mimetype="text/html")
     return bundle
 

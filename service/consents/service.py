@@ -701,8 +701,13 @@ def stored_entries(site_id: str) -> Iterator[StoredEntry]:
         )
 
 
-def verify_site_ledger(site_id: str, check_signatures: bool = False) -> VerificationReport:
-    """Full verification of a site's ledger against all its checkpoints."""
+def verify_site_ledger(
+    site_id: str,
+    check_signatures: bool = False,
+    entries: Iterable[StoredEntry] | None = None,
+) -> VerificationReport:
+    """Full verification of a site's ledger against all its checkpoints and its head.
+    ``entries``: the site's :func:`stored_entries`, when the caller follows their progress."""
     get_site(site_id)
     checkpoints = [
         signed(row)
@@ -711,7 +716,7 @@ def verify_site_ledger(site_id: str, check_signatures: bool = False) -> Verifica
         ).scalars()
     ]
     report = verify_ledger(
-        stored_entries(site_id),
+        stored_entries(site_id) if entries is None else entries,
         checkpoints,
         public_keys=keyring().public_key,
         check_signatures=check_signatures,

@@ -12,11 +12,9 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from ..activity.service import latest_entry, record, stored_activity, verify_activity
-from ..consents.models import Checkpoint, LedgerHead
-from ..consents.service import signed, stored_entries
+from ..consents.models import LedgerHead
+from ..consents.service import stored_entries, verify_site_ledger
 from ..extensions import db
-from ..ledger.verify import verify_ledger
-from ..signing import keyring
 
 T = TypeVar("T")
 
@@ -60,18 +58,8 @@ def ledger_size(site: str) -> int:
 
 def verify_site(site: str, run: VerificationRun, actor: str) -> dict[str, Any]:
     """Verify ``site``'s ledger (signatures included) and the whole activity log."""
-    checkpoints = [
-        signed(row)
-        for row in db.session.execute(
-            db.select(Checkpoint).where(Checkpoint.site_id == site)
-        ).scalars()
-    ]
-    ledger = verify_ledger(
-        counted(stored_entries(site), run),
-        checkpoints,
-        public_keys=keyring().public_key,
-        check_signatures=True,
-    )
+    entries = counted(stored_entries(site), run)
+    ledger = verify_site_ledger(site, check_signatures=True, entries=entries)
     run.phase = "activity log"
     activity = verify_activity(counted(stored_activity(), run))
     result = {

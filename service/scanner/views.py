@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response
 
 from ..auth.guard import require_scope
 from ..extensions import Blueprint
+from ..inputs import wants_html
 from . import service
 from .schemas import ScanDetailSchema, ScanListQuerySchema, ScanListSchema, ScanQuerySchema
 
@@ -35,11 +36,7 @@ def list_scans(query, site):
 def get_scan(query, site, scan_id):
     """One signed report (JSON; a readable page with ``?format=html`` or ``Accept: text/html``)."""
     row = service.get_report(site, scan_id)
-    wants_html = query["format"] == "html" or (
-        query["format"] is None
-        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
-    )
-    if wants_html:
+    if wants_html(query["format"]):
         response = Response(service.render_report_html(row), mimetype="text/html")
         response.headers["Content-Security-Policy"] = service.html_policy()
         response.headers["Cache-Control"] = "no-store"

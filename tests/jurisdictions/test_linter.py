@@ -7,11 +7,10 @@ import json
 from datetime import date
 
 import pytest
-from service.jurisdictions.cookiedb import database as load_database
-from service.jurisdictions.linter import DECLARED_MIN_PREFIX
 
 from service.extensions import db
-from service.jurisdictions.linter import RULES, SiteFacts, contrast_ratio, lint
+from service.jurisdictions.cookiedb import database as load_database
+from service.jurisdictions.linter import DECLARED_MIN_PREFIX, RULES, SiteFacts, contrast_ratio, lint
 from service.sites.models import Site
 from tests.helpers.documents import draft_and_publish
 

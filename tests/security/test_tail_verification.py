@@ -69,3 +69,18 @@ def test_a_head_ahead_of_an_intact_ledger_is_reported(
 def test_an_untouched_ledger_and_head_verify(client, admin, eight_entries_checkpoint_at_six):
     report = verify(client, admin)
     assert report["ok"] is True and report["tree_size"] == 8
+
+
+def test_the_consoles_integrity_run_reports_a_deleted_tail_too(
+    app,
+    eight_entries_checkpoint_at_six,
+    drop_append_only_triggers,  # noqa: F811
+):
+    """The console's run and the API's verification are one function (the head check too)."""
+    from service.console.integrity import VerificationRun, verify_site
+
+    drop_append_only_triggers()
+    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+    db.session.commit()
+    result = verify_site("news-example", VerificationRun("news-example", total=8), actor="test")
+    assert result["ledger_ok"] is False
