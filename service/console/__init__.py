@@ -11,9 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
-
-csrf = CSRFProtect()
 
 DEFAULTS = {
     "CONSOLE_IDLE_MINUTES": 30,
@@ -27,6 +24,7 @@ DEFAULTS = {
 def init_app(app: Flask) -> None:
     from . import models, stats  # noqa: F401  (tables, for metadata and Alembic)
     from .signin import LoginThrottle
+    from .views.base import csrf
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)

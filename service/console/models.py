@@ -8,9 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..timeutil import utcnow
 
+# The API scopes each role holds: the console checks these with the API's own guard.
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "owner": ("sites:admin", "documents:publish", "audit:read"),
+    "editor": ("documents:publish",),
+    "auditor": ("audit:read",),
+}
+ROLES = tuple(ROLE_SCOPES)
+
 
 class User(db.Model):
-    """A person who signs in to the console. Their role maps to API scopes (``users.ROLE_SCOPES``)
+    """A person who signs in to the console. Their role maps to API scopes (``ROLE_SCOPES``)
     and, like an API key, they are bound to one site or to all."""
 
     __tablename__ = "console_users"
@@ -29,8 +37,6 @@ class User(db.Model):
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        from .users import ROLE_SCOPES
-
         return ROLE_SCOPES[self.role]
 
     def can(self, scope: str) -> bool:

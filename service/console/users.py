@@ -14,15 +14,8 @@ from ..activity.service import record
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import User
+from .models import ROLE_SCOPES, ROLES, User
 
-# The API scopes each role holds: the console checks these with the API's own guard.
-ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    "owner": ("sites:admin", "documents:publish", "audit:read"),
-    "editor": ("documents:publish",),
-    "auditor": ("audit:read",),
-}
-ROLES = tuple(ROLE_SCOPES)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")

@@ -69,25 +69,9 @@ def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     return cycles
 
 
-# Cycles that came with features built beside this check (console, jurisdictions); each is named
-# in docs/architecture.md ("Known exceptions"): to be broken, never added to.
-KNOWN_CYCLES = [
-    ["service.console.models", "service.console.users"],
-    ["service.console", "service.console.views"]
-    + [
-        f"service.console.views.{name}"
-        for name in (
-            "activity", "auth", "documents", "integrity", "keys", "ledger", "overview",
-            "preview", "sites", "users",
-        )
-    ],
-]  # fmt: skip
-
-
 def test_no_module_imports_itself_back():
     graph = grimp.build_graph("service", exclude_type_checking_imports=True)
-    cycles = import_cycles(graph)
-    assert [cycle for cycle in cycles if cycle not in KNOWN_CYCLES] == []
+    assert import_cycles(graph) == []
 
 
 def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):

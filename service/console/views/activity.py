@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from ...activity import service as activity
-from . import bp, page
+from .base import bp, page
 from .forms import day_after, day_start, parse_day, parse_int
 
 

@@ -6,7 +6,7 @@ from flask import g, redirect, render_template, request, session, url_for
 
 from ...errors import Unprocessable
 from .. import signin, users
-from . import bp
+from .base import bp
 
 
 def safe_next(target: str | None) -> str:

@@ -16,7 +16,7 @@ from ...documents.models import DRAFT
 from ...errors import DomainError, NotFound, Unprocessable
 from ...ledger.vocabulary import DOCUMENT_KINDS
 from ...sites.service import get_site
-from . import bp, page
+from .base import bp, page
 from .forms import problem_lines
 
 STATUS_LABELS = {

@@ -8,7 +8,7 @@ from ...activity.service import describe_time
 from ...consents.service import latest_checkpoint, signed
 from ...sites.service import get_site
 from .. import integrity
-from . import bp, page
+from .base import bp, page
 
 
 @bp.route("/sites/<site>/integrity", endpoint="integrity")

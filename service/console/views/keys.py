@@ -9,7 +9,7 @@ from ...auth.models import ApiKey
 from ...errors import DomainError, NotFound
 from ...extensions import db
 from ...sites.service import list_sites
-from . import bp, page
+from .base import bp, page
 from .forms import parse_int, problem_lines
 
 

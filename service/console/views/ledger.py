@@ -19,7 +19,7 @@ from ...errors import DomainError, Unprocessable
 from ...ledger.merkle import verify_inclusion
 from ...ledger.vocabulary import ACTIONS, METHODS
 from ...sites.service import get_site
-from . import bp, page
+from .base import bp, page
 from .forms import field_messages, problem_lines
 
 record_query = RecordQuerySchema()

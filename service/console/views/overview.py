@@ -13,7 +13,7 @@ from ...extensions import db
 from ...sites.service import list_sites
 from ...timeutil import as_utc, utcnow
 from .. import charts, stats
-from . import bp, page
+from .base import bp, page
 from .forms import parse_day
 
 SHOWN = ("accept_all", "reject_all", "custom", "withdraw")

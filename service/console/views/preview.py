@@ -8,7 +8,7 @@ from ...documents.locales import is_valid_locale
 from ...documents.service import get_current
 from ...errors import NotFound, Unprocessable
 from ...sites.service import get_site
-from . import bp, page
+from .base import bp, page
 
 # The sample page may be framed by the console (and only by it); otherwise as strict as the rest.
 FRAME_CSP = (

@@ -13,7 +13,7 @@ from marshmallow import ValidationError, fields, validate
 from ...errors import DomainError, Forbidden, Unprocessable
 from ...sites import service
 from ...sites.schemas import SiteCreateSchema, SiteSchema, SiteSettingsSchema
-from . import bp, page
+from .base import bp, page
 from .forms import field_messages, problem_lines
 
 SETTINGS = tuple(SiteSettingsSchema().fields)

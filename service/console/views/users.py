@@ -7,7 +7,7 @@ from flask import g, render_template, request
 from ...errors import Conflict, DomainError, Forbidden
 from ...sites.service import list_sites
 from .. import users
-from . import bp, page
+from .base import bp, page
 from .forms import problem_lines
 
 
