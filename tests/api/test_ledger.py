@@ -416,8 +416,10 @@ def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
             "2", "1", "0", "0",
         ]  # fmt: skip
         assert {answer.headers["X-RateLimit-Limit"] for answer in answers} == {"3"}
+        # One window: Redis reports its reset as now + the key's TTL, which may round either side
+        # of a second when the requests straddle one.
         resets = {int(answer.headers["X-RateLimit-Reset"]) for answer in answers}
-        assert len(resets) == 1 and 0 < resets.pop() - time.time() <= 61  # one window
+        assert max(resets) - min(resets) <= 1 and 0 < max(resets) - time.time() <= 62
         limited = client.post(
             "/api/v1/sites/news-example/consents", json=event(), headers={"Origin": ORIGIN}
         )
