@@ -155,6 +155,7 @@ def service_env(instance: Path, database_url: str | None, root: Path = ROOT) -> 
         "CONSENTRY_INSTANCE_PATH": str(instance),
         "PYTHONPATH": str(root),
         "CONSENTRY_CONSENT_RATE_LIMIT": "100000 per second",
+        "CONSENTRY_CONSENT_CLIENT_RATE_LIMIT": "100000 per second",  # wrk is one client
     }
     if database_url:
         env["CONSENTRY_DATABASE_URL"] = database_url

@@ -53,10 +53,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_api_docs(app)
     for feature in FEATURES:
         importlib.import_module(feature).init_app(app)
-    from . import headers
+    from . import headers, proxies
 
     inputs.init_wsgi(app)
-    headers.init_app(app)  # last: outside the fast paths, so their answers get the headers too
+    headers.init_app(app)  # outside the fast paths, so their answers get the headers too
+    proxies.init_app(app)  # outermost: everything inside sees the client's address
     return app
 
 

@@ -35,8 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # Stated for every app: Flask-Limiter's extension object otherwise carries it over.
     "RATELIMIT_ENABLED": True,
-    # Per site, across all workers when the storage is Redis.
+    # Valid consents per site, across all workers when the storage is Redis; requests refused as
+    # invalid are not counted here, so they cannot use up a site's budget.
     "CONSENT_RATE_LIMIT": "100 per second",
+    # Every consent POST of one client (an IPv4 address, or an IPv6 /64), valid or not.
+    "CONSENT_CLIENT_RATE_LIMIT": "20 per second",
     # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.
     "CHECKPOINT_EVERY": 1000,
     "CHECKPOINT_SECONDS": 300,
@@ -58,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     # Proxies (addresses or CIDR ranges, JSON list) whose forwarding headers are believed: the
     # client address (X-Forwarded-For) and the visitor's region (REGION_HEADERS). Default none.
     "TRUSTED_PROXIES": [],
+    # How many trusted proxies in a row append to X-Forwarded-For (CDN + load balancer: 2).
+    "PROXY_HOPS": 1,
     # CDN headers that carry the visitor's country and subdivision, in order of preference: a
     # header name or a [country, subdivision] pair, e.g. ["CF-IPCountry",
     # ["CloudFront-Viewer-Country", "CloudFront-Viewer-Country-Region"]] (docs/compliance.md).

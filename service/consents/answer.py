@@ -2,10 +2,12 @@
 out. The fast path (:mod:`.fastpath`) and the Flask view (:mod:`.views`) both answer with
 :func:`respond`, so they send the same bytes for the same request.
 
-The per-site rate limit is counted here, once per request, then :func:`.recording.record_consent`
-gives the outcome, and the outcome decides everything else: the status, the body (a receipt or
-the error envelope), the CORS headers (from the site it was checked against) and the rate-limit
-headers.
+The rate limits are counted here, each once per request (:mod:`.ratelimit`): the client's
+before any work, the site's once the event passed every check (:func:`.recording.check_consent`)
+and before it is written (:func:`.recording.write_consent`), so requests refused as invalid use up
+only their sender's budget. The outcome decides everything else: the status, the body (a receipt
+or the error envelope), the CORS headers (from the site it was checked against) and the
+rate-limit headers (the site's budget once the request reached it, else the client's).
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from ..errors import DATABASE_UNAVAILABLE, database_unavailable, envelope
 from ..extensions import db
 from ..sites.cors import cors_headers
 from .outcomes import Outcome, Refused
-from .ratelimit import RateLimitState, hit_site_limit, rate_limited
-from .recording import record_consent
+from .ratelimit import (
+    NOT_LIMITED,
+    RateLimitState,
+    client_rate_limited,
+    hit_client_limit,
+    hit_site_limit,
+    rate_limited,
+)
+from .recording import check_consent, write_consent
 from .schemas import ConsentReceiptSchema
 from .service import known_site
 
@@ -36,22 +45,43 @@ class Answer:
 
 
 def respond(
-    site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
+    site_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    region: str | None = None,
+    client: str | None = None,
 ) -> Answer:
-    """Count the request against the site's limit, record the consent, answer the outcome. A
-    database that is down or restarting is answered 503 with ``Retry-After`` (the widget
-    retries; nothing was committed)."""
-    rate = hit_site_limit(site_id)
+    """Count the request against its limits, record the consent, answer the outcome. ``client``:
+    the client's address (``REMOTE_ADDR`` after :mod:`service.proxies`). A database that is down
+    or restarting is answered 503 with ``Retry-After`` (the widget retries; nothing was
+    committed)."""
     try:
-        if rate.allowed:
-            outcome = record_consent(site_id, body, headers, region)
-        else:
-            outcome = Refused(rate_limited(rate), known_site(site_id))
+        outcome, rate = limited_outcome(site_id, body, headers, region, client)
     except DATABASE_UNAVAILABLE as error:
         db.session.rollback()
         current_app.logger.warning("Database unavailable on a consent for %s: %s", site_id, error)
-        outcome = Refused(database_unavailable(), None)
+        outcome, rate = Refused(database_unavailable(), None), NOT_LIMITED
     return answer(outcome, headers.get("Origin"), rate)
+
+
+def limited_outcome(
+    site_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    region: str | None,
+    client: str | None,
+) -> tuple[Outcome, RateLimitState]:
+    """The outcome within the client's and the site's limits, and the limit state to answer."""
+    rate = hit_client_limit(client)
+    if not rate.allowed:
+        return Refused(client_rate_limited(rate), known_site(site_id)), rate
+    checked = check_consent(site_id, body, headers, region)
+    if isinstance(checked, Refused):
+        return checked, rate
+    site_rate = hit_site_limit(site_id)
+    if not site_rate.allowed:
+        return Refused(rate_limited(site_rate), checked.site), site_rate
+    return write_consent(checked), site_rate
 
 
 def answer(outcome: Outcome, origin: str | None, rate: RateLimitState) -> Answer:

@@ -79,7 +79,8 @@ class ConsentFastPath:
         with self._app_context():
             try:
                 region = resolver(self.app).from_headers(environ)
-                return respond(site_id, body, request_headers(environ), region)
+                client = environ.get("REMOTE_ADDR")  # the client's, after service.proxies
+                return respond(site_id, body, request_headers(environ), region, client)
             except Exception:  # a bug: answered as Flask answers one (logged, 500 envelope)
                 current_app.logger.exception("Unhandled error on a consent for %s", site_id)
                 error = InternalError(InternalServerError.description)

@@ -1,11 +1,13 @@
 """The one way a consent is recorded: ``record_consent(site, body, headers)`` takes the raw body
 and the headers that matter and returns a typed :mod:`outcome <service.consents.outcomes>`.
 
-Both ways a consent POST is answered are thin adapters of it: the WSGI fast path
-(:mod:`.fastpath`) and the Flask view (:mod:`.views`), which differ only in how they read the
-request and write the response (:mod:`.answer`). The body is parsed and validated here once,
-whatever the outcome. No Flask import: the function runs in an app context (configuration, keys,
-database) but reads no request and no ``flask.g``.
+It is two steps, so that a request can be counted against the site's rate limit between them
+(:mod:`.answer`): :func:`check_consent` parses and validates the body once and checks the event
+against the site (a :class:`~.service.Prepared` event, or a refusal), and :func:`write_consent`
+appends it. Both ways a consent POST is answered, the WSGI fast path (:mod:`.fastpath`) and the
+Flask view (:mod:`.views`), are thin adapters of them, which differ only in how they read the
+request and write the response. No Flask import: the functions run in an app context
+(configuration, keys, database) but read no request and no ``flask.g``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,18 @@ from ..jsonparse import parse_json
 from . import service
 from .outcomes import Outcome, Recorded, Refused, Replayed
 from .schemas import ConsentEventSchema
+from .service import ConsentRequest, Prepared
 
-__all__ = ["Outcome", "Recorded", "Refused", "Replayed", "record_consent"]
+__all__ = [
+    "Outcome",
+    "Prepared",
+    "Recorded",
+    "Refused",
+    "Replayed",
+    "check_consent",
+    "record_consent",
+    "write_consent",
+]
 
 event_schema = ConsentEventSchema()
 
@@ -29,21 +41,36 @@ event_schema = ConsentEventSchema()
 def record_consent(
     site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
 ) -> Outcome:
-    """Validate a consent POST's ``body`` (JSON, whatever its media type) and record it.
-    ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``, if sent;
-    ``region``: the visitor's, from trusted headers (None: unknown)."""
+    """Check a consent POST and write it (no rate limit: :func:`.answer.respond` adds it)."""
+    checked = check_consent(site_id, body, headers, region)
+    return checked if isinstance(checked, Refused) else write_consent(checked)
+
+
+def check_consent(
+    site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
+) -> Prepared | Refused:
+    """Validate a consent POST's ``body`` (JSON, whatever its media type) and check it against
+    the site. ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``, if
+    sent; ``region``: the visitor's, from trusted headers (None: unknown)."""
     try:
         event = parse_event(body)
-        return service.record_event(
-            site_id,
-            event,
-            headers.get("Origin"),
-            headers.get("User-Agent"),
-            headers.get("Idempotency-Key"),
-            region,
+        request = ConsentRequest(
+            origin=headers.get("Origin"),
+            user_agent=headers.get("User-Agent"),
+            idempotency_key=headers.get("Idempotency-Key"),
         )
+        return service.prepare_event(site_id, event, request, region)
     except DomainError as error:
         return Refused(error, service.known_site(site_id))
+
+
+def write_consent(prepared: Prepared) -> Outcome:
+    """Append a checked event: recorded, recorded before, or refused (the site changed meanwhile
+    and the event no longer passes, or its documents are outdated)."""
+    try:
+        return service.append_prepared(prepared)
+    except DomainError as error:
+        return Refused(error, service.known_site(prepared.site.id))
 
 
 def parse_event(body: bytes) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """Consent rules and the ledger append.
 
-``record_event`` (called by :func:`.recording.record_consent`) checks an event against the site
-(origin, categories, current documents), then appends it: the append takes the site's write lock
-(SQLite ``BEGIN IMMEDIATE``; PostgreSQL a row lock on ``ledger_heads``), re-checks idempotency
-under the lock, builds the canonical body, chains it, signs it, extends the Merkle frontier and
-cuts a checkpoint when one is due, all in one transaction, together with the appends the worker
-has waiting for the same site. The writing itself is :class:`.writer.LedgerWriter`'s. Nothing
-here ever updates or deletes an entry.
+``prepare_event`` (called by :mod:`.recording`) checks an event against the site (origin,
+categories, current documents), then ``append_prepared`` appends it: the append takes the site's
+write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a row lock on ``ledger_heads``), re-checks
+idempotency under the lock, builds the canonical body, chains it, signs it, extends the Merkle
+frontier and cuts a checkpoint when one is due, all in one transaction, together with the appends
+the worker has waiting for the same site. The writing itself is :class:`.writer.LedgerWriter`'s.
+Nothing here ever updates or deletes an entry.
 """
 
 from __future__ import annotations
@@ -148,44 +148,84 @@ def load_site_context(site_id: str, now: datetime) -> SiteContext:
     )
 
 
-def record_event(
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """The headers of a consent POST that matter (None: not sent)."""
+
+    origin: str | None = None
+    user_agent: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event that passed every check, ready to be appended: the site context it was checked
+    against, the event and the request it came with, and its entry item (:func:`entry_item`)."""
+
+    site: SiteContext
+    event: dict[str, Any]
+    origin: str | None
+    user_agent: str | None
+    region: str | None
+    item: dict[str, Any]
+
+
+def prepare_event(
     site_id: str,
     event: dict[str, Any],
-    origin: str | None,
-    user_agent: str | None,
-    idempotency_key: str | None = None,
+    request: ConsentRequest,
     region: str | None = None,
-) -> Recorded | Replayed:
-    """Check ``event`` (already parsed by ``ConsentEventSchema``) against the site and append it
-    to the ledger; raises the :class:`DomainError` to answer when it is refused. An
-    ``Idempotency-Key``, when given, must name the event's ``client_event_id``. ``region`` is
-    where the request came from (trusted headers only, never the body; None: unknown); the
-    entry records it with the mode the site's rules give it."""
-    if idempotency_key is not None and (
-        idempotency_key.strip().lower() != str(event["client_event_id"])
-    ):
+) -> Prepared:
+    """Check ``event`` (already parsed by ``ConsentEventSchema``) against the site; raises the
+    :class:`DomainError` to answer when it is refused. An ``Idempotency-Key``, when given, must
+    name the event's ``client_event_id``. ``region`` is where the request came from (trusted
+    headers only, never the body; None: unknown); the entry records it with the mode the site's
+    rules give it."""
+    key = request.idempotency_key
+    if key is not None and key.strip().lower() != str(event["client_event_id"]):
         raise Unprocessable(
             "Idempotency-Key must equal client_event_id.",
             {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
         )
     site = site_context(site_id)
+    return prepare_with(site, event, request.origin, request.user_agent, region)
+
+
+def prepare_with(
+    site: SiteContext,
+    event: dict[str, Any],
+    origin: str | None,
+    user_agent: str | None,
+    region: str | None,
+) -> Prepared:
+    """The event checked against ``site``; a refusal by a cached context is answered only once
+    that context is known to be current."""
     while True:
         try:
             choices = check_event(site, event, origin)
+            break
         except DomainError:
-            # Refused by a cached context: answer only once the context is known to be current.
             prepare = current_app.config["PREPARED_STATEMENTS"]
-            if read_config_version(db.engine, site_id, prepare) == site.config_version:
+            if read_config_version(db.engine, site.id, prepare) == site.config_version:
                 raise
-            site = site_context(site_id, refresh=True)
-            continue
-        fingerprint = request_fingerprint(event)
-        mode = site.mode_for(region)
-        item = entry_item(site.id, event, choices, fingerprint, user_agent, region, mode)
+            site = site_context(site.id, refresh=True)
+    fingerprint = request_fingerprint(event)
+    mode = site.mode_for(region)
+    item = entry_item(site.id, event, choices, fingerprint, user_agent, region, mode)
+    return Prepared(site, event, origin, user_agent, region, item)
+
+
+def append_prepared(prepared: Prepared) -> Recorded | Replayed:
+    """Append a prepared event to the ledger; when the site changed since its context was
+    cached, check the event again against the new one first (which may refuse it)."""
+    while True:
         try:
-            return append_entry(site, event["documents"], item)
+            return append_entry(prepared.site, prepared.event["documents"], prepared.item)
         except SiteChanged:
-            site = site_context(site_id, refresh=True)
+            site = site_context(prepared.site.id, refresh=True)
+            prepared = prepare_with(
+                site, prepared.event, prepared.origin, prepared.user_agent, prepared.region
+            )
 
 
 @dataclass(frozen=True)

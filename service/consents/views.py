@@ -46,7 +46,8 @@ def record_consent(site):
     """Record one consent event (JSON or text/plain JSON from sendBeacon); idempotent by
     ``client_event_id`` / ``Idempotency-Key``."""
     region = resolver().for_request(request.environ, request.args.get("region"))
-    answer = respond(site, request.get_data(cache=False), request.headers, region)
+    body = request.get_data(cache=False)
+    answer = respond(site, body, request.headers, region, request.remote_addr)
     return Response(answer.body, answer.status, answer.headers)
 
 

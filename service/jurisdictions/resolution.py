@@ -12,18 +12,15 @@ The resolver works on a WSGI environ, so the banner's fast path and the Flask vi
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
 
 from ..errors import Unprocessable
+from ..proxies import Network, networks_check, parse_trusted_proxies, peer_address
 from .regions import normalise_region
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -55,18 +52,6 @@ def parse_region_headers(value: Any) -> tuple[HeaderSource, ...]:
     return tuple(sources)
 
 
-def parse_trusted_proxies(value: Any) -> tuple[Network, ...]:
-    """``CONSENTRY_TRUSTED_PROXIES`` (addresses or CIDR ranges) as networks."""
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list | tuple):
-        raise ValueError("CONSENTRY_TRUSTED_PROXIES must be a JSON list of addresses or CIDRs.")
-    try:
-        return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
-    except ValueError as error:
-        raise ValueError(f"CONSENTRY_TRUSTED_PROXIES: {error}") from error
-
-
 def environ_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
@@ -86,18 +71,11 @@ class RegionResolver:
             for s in sources
         ]
         self.vary = [name for source in sources for name in source.names]
-        self._peer_trusted = lru_cache(maxsize=1024)(self._check_peer)
-
-    def _check_peer(self, address: str) -> bool:
-        try:
-            peer = ipaddress.ip_address(address.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(peer in network for network in self.trusted)
+        self._trusts = networks_check(trusted)
 
     def peer_trusted(self, environ: Mapping[str, Any]) -> bool:
-        address = environ.get("REMOTE_ADDR")
-        return bool(self.trusted and address) and self._peer_trusted(address)
+        """The request's peer (the proxy itself, not the client it forwarded) is trusted."""
+        return bool(self.trusted) and self._trusts(peer_address(environ))
 
     def from_headers(self, environ: Mapping[str, Any]) -> str | None:
         """The region the trusted headers give, or None (untrusted peer, absent or bad value)."""

@@ -154,13 +154,15 @@ def test_each_request_is_counted_once(backend, tmp_path):
         calls = FlaskCalls(app)
         origin = {"Origin": ORIGIN}
         statuses = [
-            client.post(URL, json=event(), headers=origin).status_code,
+            client.post(URL, json=event(subject="s_visitor_0001"), headers=origin).status_code,
             client.post(URL, json=event(action="nope"), headers=origin).status_code,
-            client.post(URL, json=event(), headers=origin).status_code,
+            client.post(URL, json=event(subject="s_visitor_0002"), headers=origin).status_code,
+            client.post(URL, json=event(subject="s_visitor_0003"), headers=origin).status_code,
         ]
-        limited = client.post(URL, json=event(), headers=origin)
-        assert [*statuses, limited.status_code] == [201, 422, 201, 429]
-        assert calls.count == 0  # all four answered by the fast path, each counted once
+        limited = client.post(URL, json=event(subject="s_visitor_0004"), headers=origin)
+        # The invalid one is not counted against the site's budget of 3 valid consents.
+        assert [*statuses, limited.status_code] == [201, 422, 201, 201, 429]
+        assert calls.count == 0  # all five answered by the fast path, each counted once
         assert limited.get_json()["error"]["code"] == "rate_limited"
         assert limited.headers["X-RateLimit-Remaining"] == "0"
         assert int(limited.headers["Retry-After"]) >= 1
