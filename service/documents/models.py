@@ -57,5 +57,8 @@ class DocumentVersion(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when published (service.documents.rendered): its HTML per locale and the changes since
+    # the version before. NULL for a draft, whose HTML is rendered when it is shown.
+    rendered: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

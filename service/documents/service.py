@@ -29,11 +29,12 @@ from ..sites.compliance import check_publication
 from ..sites.models import Site
 from ..sites.service import bump_config_version, get_site
 from ..timeutil import as_utc, utcnow
-from .content import render_markdown
+from .content import MAX_BRACKET_DEPTH, MAX_CONTAINER_DEPTH, nesting, render_markdown
 from .diff import diff_blocks
 from .digest import canonical_json, content_sha256, normalise_texts
 from .locales import LABEL_KEYS, is_valid_locale, match_locale
 from .models import DRAFT, PUBLISHED, Document, DocumentVersion
+from .rendered import Previous, render_publication
 
 # A publication may not be backdated: consents already given never pointed at it.
 BACKDATE_TOLERANCE = timedelta(minutes=5)
@@ -73,6 +74,7 @@ def localised(state: VersionState, locale: str | None, base_url: str) -> Localis
     doc = state.document
     chosen = match_locale(check_locale(locale), doc.texts, doc.default_locale)
     text = doc.texts[chosen]
+    html = published_html(doc, chosen)
     return LocalisedVersion(
         doc,
         state.status,
@@ -80,9 +82,15 @@ def localised(state: VersionState, locale: str | None, base_url: str) -> Localis
         chosen,
         text["title"],
         text["body"],
-        render_markdown(text["body"]),
+        render_markdown(text["body"]) if html is None else html,
         f"{base_url}/p/{doc.site_id}/{doc.kind}/v/{doc.version}",
     )
+
+
+def published_html(doc: DocumentVersion, locale: str) -> str | None:
+    """The HTML stored when ``doc`` was published (None for a draft, or a locale it lacks)."""
+    stored = doc.rendered["locales"].get(locale) if doc.rendered else None
+    return stored["html"] if stored else None
 
 
 def check_kind(kind: str) -> str:
@@ -264,10 +272,45 @@ def check_texts(kind: str, texts: dict[str, Any], default_locale: str) -> dict[s
     }
     if empty:
         raise Unprocessable("The document texts are not valid.", {"fields": {"texts": empty}})
+    check_markdown({locale: entry["body"] for locale, entry in texts.items()})
     limit = current_app.config["DOCUMENT_MAX_CONTENT_LENGTH"]
     if len(canonical_json(texts)) > limit:
         raise PayloadTooLarge(f"The document texts are larger than {limit} bytes.")
     return texts
+
+
+def check_markdown(bodies: dict[str, str]) -> None:
+    """Each Markdown body (by locale) within what is rendered whole and fast: at most
+    ``DOCUMENT_MAX_MARKDOWN_CHARS`` characters (413), and nested at most
+    :data:`~service.documents.content.MAX_CONTAINER_DEPTH` blockquotes or lists and
+    :data:`~service.documents.content.MAX_BRACKET_DEPTH` open '[' (422)."""
+    limit = current_app.config["DOCUMENT_MAX_MARKDOWN_CHARS"]
+    long = {locale: len(body) for locale, body in bodies.items() if len(body) > limit}
+    if long:
+        raise PayloadTooLarge(
+            f"A document body may have at most {limit} characters.",
+            {"fields": {"texts": {loc: {"body": [f"{n} characters."]} for loc, n in long.items()}}},
+        )
+    deep = {}
+    for locale, body in bodies.items():
+        measured = nesting(body)
+        problems = []
+        if measured.containers > MAX_CONTAINER_DEPTH:
+            problems.append(
+                f"Blockquotes and lists nested {measured.containers} deep "
+                f"(at most {MAX_CONTAINER_DEPTH})."
+            )
+        if measured.brackets > MAX_BRACKET_DEPTH:
+            problems.append(
+                f"{measured.brackets} '[' open at once in a paragraph (at most "
+                f"{MAX_BRACKET_DEPTH}); write a bracket that opens no link as \\[."
+            )
+        if problems:
+            deep[locale] = {"body": problems}
+    if deep:
+        raise Unprocessable(
+            "The document text is nested too deeply to be rendered.", {"fields": {"texts": deep}}
+        )
 
 
 def _drop_empty_labels(entry: dict[str, Any]) -> dict[str, Any]:
@@ -442,6 +485,9 @@ def _publish(
             {"version": version, "latest_published": later},
         )
     check_publication(get_site(site_id), kind, doc.texts)
+    # A draft saved before the bounds existed is held to them before its one rendering.
+    check_markdown({locale: entry["body"] for locale, entry in doc.texts.items()})
+    doc.rendered = render_publication(doc.texts, _previous(doc, later))
     doc.status = PUBLISHED
     doc.material = material or later is None
     doc.summary = summary.strip()
@@ -450,6 +496,16 @@ def _publish(
     doc.updated_at = now
     bump_config_version(get_site(site_id))
     return now
+
+
+def _previous(doc: DocumentVersion, version: int | None) -> Previous | None:
+    """The published ``version`` before ``doc``, which its page shows the changes since."""
+    if version is None:
+        return None
+    row = db.session.execute(
+        _versions_query(doc.site_id, doc.kind).where(DocumentVersion.version == version)
+    ).scalar_one()
+    return Previous(row.version, row.texts, row.default_locale)
 
 
 def publish_text(
@@ -481,9 +537,15 @@ def publish_text(
         state = get_version(site_id, kind, latest.version)
         db.session.commit()  # nothing written: only the lock to release
         return state, False
-    doc = _add_draft(site_id, kind, texts, default_locale)
-    state = _published_state(doc, _publish(doc, material, summary, effective_at, now))
-    db.session.commit()
+    try:
+        doc = _add_draft(site_id, kind, texts, default_locale)
+        state = _published_state(doc, _publish(doc, material, summary, effective_at, now))
+        db.session.commit()
+    except BaseException:
+        # A refused publication leaves no draft, even for a caller whose session goes on (a
+        # command's, the demo's): the draft and its publication are one transaction.
+        db.session.rollback()
+        raise
     record("draft.created", document_object(doc), site=site_id)
     record_publication(doc)
     return state, True

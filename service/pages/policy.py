@@ -8,12 +8,14 @@ hosts its own pages.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
+from markupsafe import Markup
 
 from ..documents import service
-from ..documents.diff import render_changes
 from ..documents.locales import direction, is_valid_locale
+from ..documents.models import DocumentVersion
 from ..sites.models import Site
 from ..sites.service import get_site
 from ..timeutil import as_utc, isoformat
@@ -61,6 +63,20 @@ def policy_version(site: str, kind: str, version: int) -> Response:
     return _page(site, kind, service.get_version(site, kind, version))
 
 
+def stored_diff(doc: DocumentVersion, version: service.LocalisedVersion) -> dict[str, Any] | None:
+    """What changed since the version before, as rendered when ``doc`` was published."""
+    previous = doc.rendered["previous"]
+    stored = doc.rendered["locales"][version.locale]["diff"]
+    if previous is None or stored is None:
+        return None
+    return {
+        "from_version": previous,
+        "title": {"before": stored["title_before"], "after": version.title},
+        "changes": stored["changed"],
+        "html": Markup(stored["html"]),  # sanitised by nh3 when it was rendered
+    }
+
+
 def _page(site_id: str, kind: str, state: service.VersionState) -> Response:
     site = get_site(site_id)
     requested = request.args.get("locale")
@@ -70,13 +86,7 @@ def _page(site_id: str, kind: str, state: service.VersionState) -> Response:
     version = service.localised(state, requested, base)
     history = service.list_versions(site_id, kind)
     doc = state.document
-    diff = None
-    if doc.version > 1 and any(item.document.version < doc.version for item in history):
-        previous = max(
-            item.document.version for item in history if item.document.version < doc.version
-        )
-        diff = service.diff_versions(site_id, kind, doc.version, previous, locale=version.locale)
-        diff["html"] = render_changes(diff["changes"])
+    diff = stored_diff(doc, version)
     current = next((item for item in history if item.current), None)
     html = render_template(
         "policy/page.html",

@@ -85,3 +85,22 @@ def test_bad_cli_input_fails_with_a_message(runner, site, tmp_path, args, messag
     result = runner.invoke(args=[arg.format(**files) for arg in args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_a_refused_publication_from_a_file_leaves_no_draft(runner, client, site, tmp_path):
+    """Publishing from a file is one transaction: a past --effective-at (or any refusal) leaves
+    nothing behind, and the next publication is version 1."""
+    policy = write(tmp_path, "privacy.md", "# Privacy Policy\n\nWe collect little.\n")
+    past = isoformat(utcnow() - timedelta(days=2))
+    args = ["documents", "publish", "news-example", "privacy", policy]
+    result = runner.invoke(args=[*args, "--effective-at", past])
+    assert result.exit_code == 1
+    assert result.output == "Error: A version cannot take effect in the past. " + (
+        "{'fields': {'effective_at': ['Must be now or later.']}}\n"
+    )
+    listed = runner.invoke(args=["documents", "list", "news-example"])
+    assert listed.output.count("\n") == 1, listed.output  # the header line only
+    activity = runner.invoke(args=["activity", "list"])
+    assert "draft.created" not in activity.output
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0 and "version 1" in result.output, result.output

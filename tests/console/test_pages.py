@@ -332,3 +332,25 @@ def test_banner_preview_pages(make_site, signed_in):
     assert "frame-ancestors 'self'" in frame.headers["Content-Security-Policy"]
     assert owner.get(f"{BASE}/preview?locale=<script>").status_code == 422
     assert signed_in("auditor").get(f"{BASE}/preview").status_code == 403
+
+
+def test_the_draft_editor_bounds_markdown_with_the_error_envelope(make_site, signed_in):
+    make_site(SITE)
+    editor = signed_in("editor")
+    url = post_form(editor, f"{BASE}/documents/privacy/drafts", {}, f"{BASE}/documents").headers[
+        "Location"
+    ]
+    long = post_form(editor, f"{BASE}/documents/render", {"body": "[" * 250_000}, url)
+    assert long.status_code == 413
+    assert long.get_json()["error"]["code"] == "payload_too_large"
+    deep = post_form(editor, f"{BASE}/documents/render", {"body": "> " * 20 + "x"}, url)
+    assert deep.status_code == 422
+    assert "nested too deeply" in deep.get_json()["error"]["message"]
+    # A policy longer than an API call (64 KiB) can be saved, and a refused one reads well.
+    policy = "We keep little.\n\n" * 5000
+    saved = post_form(editor, url, {"locale": "en", "title": "Privacy", "body": policy})
+    assert saved.status_code == 302, text(saved)[:300]
+    refused = post_form(editor, url, {"locale": "en", "title": "Privacy", "body": "a" * 100_001})
+    assert refused.status_code == 422
+    page = text(refused)
+    assert "at most 100000 characters" in page and "No preview" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ...documents import service as documents
@@ -13,7 +13,7 @@ from ...documents.content import render_markdown
 from ...documents.diff import diff_blocks, render_changes
 from ...documents.locales import is_valid_locale
 from ...documents.models import DRAFT
-from ...errors import DomainError, NotFound, Unprocessable
+from ...errors import DomainError, NotFound, Unprocessable, accepts_body_up_to, envelope
 from ...ledger.vocabulary import DOCUMENT_KINDS
 from ...sites.service import get_site
 from .base import bp, page
@@ -47,11 +47,32 @@ def documents_index(site: str):
 
 @bp.route("/sites/<site>/documents/render", methods=["POST"])
 @page("documents:publish")
+@accepts_body_up_to("DOCUMENT_MAX_CONTENT_LENGTH")
 def render_preview(site: str):
     """The editor's live preview: Markdown rendered and sanitised as the hosted pages do."""
     get_site(site)
-    body = request.form.get("body", "")[: 512 * 1024]
+    body = request.form.get("body", "")
+    try:
+        documents.check_markdown({"body": body})
+    except DomainError as error:  # the editor shows the message in place of the preview
+        return Response(envelope(error), status=error.status, mimetype="application/json")
     return {"html": render_markdown(body)}
+
+
+def rendered_draft(
+    body: str, before: str | None, stored: str | None = None
+) -> tuple[Markup, Markup | None]:
+    """A version's preview (``stored`` when published) and its changes since ``before`` (the
+    current text, if any); a text beyond the Markdown bounds is not rendered: the preview says
+    why."""
+    try:
+        documents.check_markdown({"body": body})
+    except DomainError as error:
+        if stored is not None:
+            return Markup(stored), None
+        return Markup('<p class="notice">{}</p>').format(f"No preview: {error.message}"), None
+    changes = None if before is None else render_changes(diff_blocks(before, body))
+    return Markup(stored if stored is not None else render_markdown(body)), changes
 
 
 @bp.route("/sites/<site>/documents/<kind>/drafts", methods=["POST"])
@@ -97,10 +118,12 @@ def document_version(site: str, kind: str, version: int, errors=None, draft_text
     locale = pick_locale(doc, request.values.get("locale"))
     text = draft_text or doc.texts.get(locale) or {"title": "", "body": ""}
     current = current_for_diff(site, kind)
-    changes = None
+    before = None
     if current is not None and current.version != doc.version:
-        before = current.texts.get(locale) or current.texts[current.default_locale]
-        changes = render_changes(diff_blocks(before["body"], text.get("body", "")))
+        before = (current.texts.get(locale) or current.texts[current.default_locale])["body"]
+    # A published version's HTML was rendered (and sanitised) when it was published.
+    stored = documents.published_html(doc, locale) if draft_text is None else None
+    preview, changes = rendered_draft(text.get("body", ""), before, stored)
     return render_template(
         "console/document.html",
         site=site,
@@ -109,7 +132,7 @@ def document_version(site: str, kind: str, version: int, errors=None, draft_text
         doc=doc,
         locale=locale,
         text=text,
-        preview=Markup(render_markdown(text.get("body", ""))),
+        preview=preview,
         current=current,
         changes=changes,
         labels=STATUS_LABELS,
@@ -121,6 +144,7 @@ def document_version(site: str, kind: str, version: int, errors=None, draft_text
 
 @bp.route("/sites/<site>/documents/<kind>/<int:version>", methods=["POST"])
 @page("documents:publish")
+@accepts_body_up_to("DOCUMENT_MAX_CONTENT_LENGTH")
 def save_draft(site: str, kind: str, version: int):
     check_kind(kind)
     doc = documents.get_version(site, kind, version, include_drafts=True).document

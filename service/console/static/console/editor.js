@@ -13,7 +13,15 @@ export function start(form) {
       body: new URLSearchParams({ body: body.value }),
       credentials: "same-origin",
     });
-    if (!response.ok) return;
+    if (!response.ok) {
+      // A text beyond the Markdown bounds (413/422): say so where the preview would be.
+      const answer = await response.json().catch(() => null);
+      const note = document.createElement("p");
+      note.className = "notice";
+      note.textContent = `No preview: ${answer?.error?.message ?? response.statusText}`;
+      preview.replaceChildren(note);
+      return;
+    }
     const { html } = await response.json();
     const parsed = new DOMParser().parseFromString(html, "text/html");
     preview.replaceChildren(...parsed.body.childNodes);
