@@ -1,4 +1,4 @@
-"""``consentry export``, ``consentry verify-bundle`` and ``consentry retention apply``."""
+"""``consentry export``, ``verify-bundle``, ``retention apply`` and ``subjects erase``."""
 
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
 
         # Notices and the receipt page are named under CONSENTRY_PUBLIC_URL (relative without).
         chunks = export_iso27560(plan, (current_app.config.get("PUBLIC_URL") or "").rstrip("/"))
+        header_lines = 0  # one record per line, nothing before them
     else:
         chunks = export.export_ndjson(plan) if fmt == "ndjson" else export.export_csv(plan)
+        header_lines = 1
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         click.progressbar(
@@ -58,14 +60,14 @@ def export_command(site: str, fmt: str, out: Path, start: str | None, end: str |
         for chunk in chunks:
             handle.write(chunk)
             lines += chunk.count("\n")
-            bar.update(exported_entries(lines, total) - bar.pos)
+            bar.update(exported_entries(lines, total, header_lines) - bar.pos)
     click.echo(f"{site}: {total} entries (seq {plan.first_seq}..{plan.last_seq}) to {out}")
 
 
-def exported_entries(lines: int, total: int) -> int:
-    """Entries written once ``lines`` lines are: the header line is not one, nor what follows
+def exported_entries(lines: int, total: int, header_lines: int = 1) -> int:
+    """Entries written once ``lines`` lines are: the header lines are not, nor what follows
     the last entry (checkpoint and end lines), so the bar ends at ``total``."""
-    return min(max(lines - 1, 0), total)
+    return min(max(lines - header_lines, 0), total)
 
 
 @click.command("verify-bundle", cls=FeatureCommand)
@@ -109,3 +111,26 @@ def retention_apply_command(site: str | None, dry_run: bool) -> None:
         click.echo(
             f"{result['site']}: {verb} {result['records']} records before {result['cutoff']}"
         )
+
+
+@click.group("subjects", cls=FeatureGroup, help="A visitor's records: erasure.")
+def subjects_cli() -> None:
+    pass
+
+
+@subjects_cli.command("erase")
+@click.argument("site")
+@click.argument("subject")
+@click.option("--reason", required=True, help="Why (the request's reference): kept in the log.")
+@with_appcontext
+def erase_subject_command(site: str, subject: str, reason: str) -> None:
+    """Redact SUBJECT's personal fields in every record of SITE, as the API's erasure does
+    (hashes kept: the ledger still verifies); recorded in the activity log with the reason."""
+    result = erasure.erase_subject(site, subject, reason)
+    if result["already_erased"]:
+        click.echo(f"{site}: subject already erased on {result['erased_at']}; nothing left")
+        return
+    click.echo(
+        f"{site}: erased the subject from {result['records_redacted']} records "
+        f"(seq {', '.join(map(str, result['redacted_seqs']))})"
+    )

@@ -216,6 +216,11 @@ class SiteSettingsSchema(Schema):
             raise ValidationError("Category ids must be unique.", "categories")
 
 
+# PATCH leaves out whole settings, never parts of one: a category sent without ``required`` gets
+# its default, as on create (``partial=True`` would reach into the nested schemas too).
+SITE_SETTINGS = tuple(SiteSettingsSchema().fields)
+
+
 class SiteCreateSchema(SiteSettingsSchema):
     id = fields.String(required=True, validate=validate.Regexp(SLUG))
 

@@ -6,6 +6,7 @@ from ..extensions import Blueprint
 from . import service
 from .compliance import lint_site, warning_header
 from .schemas import (
+    SITE_SETTINGS,
     ComplianceReportSchema,
     SiteCreateSchema,
     SiteListSchema,
@@ -14,9 +15,6 @@ from .schemas import (
 )
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Manage sites")
-# PATCH leaves out whole settings, never parts of one: a category sent without ``required`` gets
-# its default, as on create (``partial=True`` would reach into the nested schemas too).
-SITE_SETTINGS = tuple(SiteSettingsSchema().fields)
 
 
 @blp.route("", methods=["POST"])

@@ -15,6 +15,8 @@ COMMANDS = {
     "ledger": {"checkpoint", "verify"},
     "documents": {"publish", "list", "diff"},
     "retention": {"apply"},
+    "sites": {"create", "list", "update"},
+    "subjects": {"erase"},
 }
 
 
@@ -40,6 +42,11 @@ def test_every_feature_package_wires_itself_in():
         (["documents", "list", "nosuch"], "Error: Site 'nosuch' not found."),
         (["export", "nosuch", "--out", "/dev/null"], "Error: Site 'nosuch' not found."),
         (["retention", "apply", "--site", "nosuch"], "Error: Site 'nosuch' not found."),
+        (["sites", "update", "nosuch", "--name", "N"], "Error: Site 'nosuch' not found."),
+        (
+            ["subjects", "erase", "nosuch", "s_x", "--reason", "r"],
+            "Error: Site 'nosuch' not found.",
+        ),
     ],
 )
 def test_a_refused_command_prints_one_line_and_fails(runner, args, message):

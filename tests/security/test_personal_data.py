@@ -13,7 +13,7 @@ from service import create_app
 from service.audit.cli import exported_entries
 from service.audit.export import spreadsheet_text
 from service.audit.offline import verify_text
-from tests.helpers.audit import BASE, accept, recording_site
+from tests.helpers.audit import BASE, SITE, accept, recording_site
 
 
 def test_sqlite_files_are_created_owner_only(tmp_path):
@@ -75,6 +75,38 @@ def test_verify_bundle_on_a_csv_export_names_the_format_to_use(client, admin, ma
 def test_the_export_progress_bar_counts_entries_only(lines, total, entries):
     """Header and end lines are not entries: the bar used to end at 12/10."""
     assert exported_entries(lines, total) == entries
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv", "iso27560"])
+def test_the_export_progress_bar_ends_at_the_number_of_entries(
+    runner, client, admin, make_site, monkeypatch, tmp_path, fmt
+):
+    import click
+
+    recorder = recording_site(client, admin, make_site)
+    for n in range(10):
+        recorder(**accept(f"s_visitor_{n:04}"))
+    bars = []
+
+    class Bar:
+        def __init__(self, length, **_options):
+            self.length, self.pos = length, 0
+            bars.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return False
+
+        def update(self, steps):
+            self.pos += steps
+
+    monkeypatch.setattr(click, "progressbar", Bar)
+    out = tmp_path / f"export.{fmt}"
+    result = runner.invoke(args=["export", SITE, "--format", fmt, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [(bar.pos, bar.length) for bar in bars] == [(10, 10)]
 
 
 def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
