@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "DOCUMENT_MAX_CONTENT_LENGTH": 512 * 1024,
     # One locale's Markdown body, in characters: bounds the one rendering at publication and
     # every draft preview (docs/security.md).
-    "DOCUMENT_MAX_MARKDOWN_CHARS": 100_000,
+    "DOCUMENT_MAX_MARKDOWN_CHARS": 150_000,
     "SECRET_KEY": None,
     "SECRET_KEY_FILE": None,
     # Former secret keys, newest first, still accepted when verifying tokens (rotation).

@@ -350,7 +350,7 @@ def test_the_draft_editor_bounds_markdown_with_the_error_envelope(make_site, sig
     policy = "We keep little.\n\n" * 5000
     saved = post_form(editor, url, {"locale": "en", "title": "Privacy", "body": policy})
     assert saved.status_code == 302, text(saved)[:300]
-    refused = post_form(editor, url, {"locale": "en", "title": "Privacy", "body": "a" * 100_001})
+    refused = post_form(editor, url, {"locale": "en", "title": "Privacy", "body": "a" * 150_001})
     assert refused.status_code == 422
     page = text(refused)
-    assert "at most 100000 characters" in page and "No preview" in page
+    assert "at most 150000 characters" in page and "No preview" in page

@@ -88,7 +88,7 @@ def test_the_stored_html_cannot_be_changed_in_the_database(client, admin, site):
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
-        ("[" * 250_000, 413, "at most 100000 characters"),
+        ("[" * 250_000, 413, "at most 150000 characters"),
         ("[" * 9 + "x", 422, "9 '[' open at once"),
         ("[" * 5000 + "x" + "]" * 10, 422, "'[' open at once"),
         ("> " * 9 + "deep", 422, "nested 9 deep"),
@@ -138,7 +138,7 @@ def test_the_cli_refuses_markdown_beyond_the_bounds_in_one_line(runner, site, tm
     policy.write_text("# Privacy\n\n" + "[" * 250_000, encoding="utf-8")
     result = runner.invoke(args=["documents", "publish", SITE, "privacy", str(policy)])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: A document body may have at most 100000 characters.")
+    assert result.output.startswith("Error: A document body may have at most 150000 characters.")
     assert result.output.count("\n") == 1
     policy.write_text("# Privacy\n\n" + "> " * 20 + "deep", encoding="utf-8")
     result = runner.invoke(args=["documents", "publish", SITE, "privacy", str(policy)])
