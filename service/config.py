@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # One locale's Markdown body, in characters: bounds the one rendering at publication and
     # every draft preview (docs/security.md).
     "DOCUMENT_MAX_MARKDOWN_CHARS": 150_000,
+    # Receipts presented to ledger verification (about 1 KB each).
+    "RECEIPTS_MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "SECRET_KEY": None,
     "SECRET_KEY_FILE": None,
     # Former secret keys, newest first, still accepted when verifying tokens (rotation).
@@ -43,9 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_RATE_LIMIT": "100 per second",
     # Every consent POST of one client (an IPv4 address, or an IPv6 /64), valid or not.
     "CONSENT_CLIENT_RATE_LIMIT": "20 per second",
-    # A checkpoint (signed tree head) is cut every N entries or T seconds of activity.
-    "CHECKPOINT_EVERY": 1000,
-    "CHECKPOINT_SECONDS": 300,
+    # A checkpoint (signed tree head) is cut every N entries or T seconds of activity: the
+    # entries since the newest one are the ledger's tail that only the head and receipts
+    # vouch for (docs/security.md, "The tail window").
+    "CHECKPOINT_EVERY": 256,
+    "CHECKPOINT_SECONDS": 60,
     # PostgreSQL: an append frees its site's lock before its WAL flush (consents/writer.py).
     "EARLY_LOCK_RELEASE": True,
     # PostgreSQL: the append's statements are prepared once per connection (consents/writer.py);

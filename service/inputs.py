@@ -123,7 +123,8 @@ class ChunkedBodyLimit:
 
 def init_wsgi(app: Flask) -> None:
     """Wrap the app (outside the fast paths) with :class:`ChunkedBodyLimit`."""
-    limits = (app.config.get("MAX_CONTENT_LENGTH"), app.config.get("DOCUMENT_MAX_CONTENT_LENGTH"))
+    keys = ("MAX_CONTENT_LENGTH", "DOCUMENT_MAX_CONTENT_LENGTH", "RECEIPTS_MAX_CONTENT_LENGTH")
+    limits = [app.config.get(key) for key in keys]
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, max(limit or 0 for limit in limits))
 
 

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """The audit API and ``consentry export``, ``verify-bundle``, ``retention``, ``subjects``."""
     from ..extensions import api
-    from . import models  # noqa: F401  (the erasure log's table, for metadata and Alembic)
     from .cli import export_command, retention_cli, subjects_cli, verify_bundle_command
     from .views import blp
 

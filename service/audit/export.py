@@ -15,7 +15,7 @@ from sqlalchemy import String, Text, cast, func, type_coerce
 
 from ..activity.service import record
 from ..consents.models import Checkpoint, ConsentRecord
-from ..consents.service import cut_checkpoint, signed
+from ..consents.service import cut_checkpoint, erasure_log, signed
 from ..extensions import db
 from ..signing import keyring
 from ..sites.service import get_site
@@ -56,6 +56,7 @@ class ExportPlan:
     start: datetime | None
     end: datetime | None
     checkpoints: list[dict[str, Any]]
+    erasures: list[dict[str, Any]]
 
 
 def plan_export(site_id: str, start: datetime | None, end: datetime | None) -> ExportPlan:
@@ -87,7 +88,10 @@ def plan_export(site_id: str, start: datetime | None, end: datetime | None) -> E
         .where(Checkpoint.site_id == site_id, Checkpoint.tree_size <= last)
         .order_by(Checkpoint.tree_size)
     ).scalars()
-    plan = ExportPlan(site_id, first, last, start, end, [signed(row).to_dict() for row in rows])
+    checkpoints = [signed(row).to_dict() for row in rows]
+    # The whole log: a verifier needs the entries that name the redacted rows in the file.
+    erasures = [statement.to_dict() for statement in erasure_log(site_id)]
+    plan = ExportPlan(site_id, first, last, start, end, checkpoints, erasures)
     record("export.made", f"export:{site_id}", site=site_id, details={"seqs": [first, last]})
     return plan
 
@@ -104,6 +108,7 @@ def export_header(plan: ExportPlan) -> dict[str, Any]:
         "last_seq": plan.last_seq,
         "jwks": keyring().jwks(),
         "checkpoints": plan.checkpoints,
+        "erasures": plan.erasures,
     }
 
 
@@ -126,6 +131,8 @@ _EXPORT_COLUMNS = (
     ConsentRecord.body,
     ConsentRecord.redacted_at,
     ConsentRecord.region,
+    ConsentRecord.mode,
+    ConsentRecord.client_event_id,
 )
 
 
@@ -177,7 +184,8 @@ def export_ndjson(plan: ExportPlan) -> Iterator[str]:
         if row.body is not None:
             lines.append(f'{start}"redacted":false,"body":{quote(row.body.decode("utf-8"))}}}')
         else:
-            # No body left: what was agreed (not personal) comes from the columns.
+            # No body left: what was agreed (not personal) comes from the columns, all of
+            # them, as the erasure log's signed digest covers them.
             record = {
                 "recorded_at": _timestamp(row.recorded_at),
                 "action": row.action,
@@ -185,6 +193,9 @@ def export_ndjson(plan: ExportPlan) -> Iterator[str]:
                 "gpc": row.gpc,
                 "choices": _json(row.choices),
                 "documents": _json(row.documents),
+                "region": row.region,
+                "mode": row.mode,
+                "client_event_id": row.client_event_id,
             }
             lines.append(f'{start}"redacted":true,"body":null,"record":{dumps(record)}}}')
         count += 1

@@ -9,8 +9,9 @@ and its texts hash to it.
 
 An export is checked as a chain: every body hash and receipt signature, every link, gapless seqs,
 and the end line's count. An export starting at seq 1 is also checked against its checkpoints
-(Merkle roots), through :func:`service.ledger.verify.verify_ledger`; a range that starts later is
-a chain segment whose checkpoints can only be checked for their signatures.
+(Merkle roots) and its erasure log (every redacted entry named by a signed entry, with what it
+still shows as signed), through :func:`service.ledger.verify.verify_ledger`; a range that starts
+later is a chain segment whose checkpoints can only be checked for their signatures.
 
     consentry verify-bundle FILE          (or: python -m service.audit.offline FILE)
 """
@@ -32,6 +33,7 @@ from ..crypto.keys import KeyRingError, public_keys_from_jwks
 from ..documents.digest import content_sha256
 from ..ledger.canonical import CanonicalJSONError, parse_canonical
 from ..ledger.checkpoint import Checkpoint, verify_checkpoint
+from ..ledger.erasure import ErasureStatement, statement_from_dict
 from ..ledger.merkle import verify_inclusion
 from ..ledger.verify import StoredEntry, verify_ledger
 
@@ -318,7 +320,15 @@ def verify_export(lines: Iterable[str], site_jwks: Any | None = None) -> Offline
     entries = _entries(iterator, state, report)
     first_seq = header.get("first_seq", 1)
     if first_seq == 1:
-        ledger = verify_ledger(entries, checkpoints, public_keys=lookup, check_signatures=True)
+        erasures = _erasures(header.get("erasures"), header.get("last_seq"), report)
+        ledger = verify_ledger(
+            entries,
+            checkpoints,
+            public_keys=lookup,
+            check_signatures=True,
+            erasures=erasures,
+            site=header.get("site"),
+        )
         for problem in ledger.problems:
             report.add(f"seq {problem.seq}", problem.code, problem.message)
         if ledger.problem_count > len(ledger.problems):
@@ -339,6 +349,23 @@ def verify_export(lines: Iterable[str], site_jwks: Any | None = None) -> Offline
     if state["entries"] and state["last_seq"] != last:
         report.add("end", "count_mismatch", f"header says the last seq is {last}")
     return report
+
+
+def _erasures(data: Any, last: Any, report: OfflineReport) -> list[ErasureStatement]:
+    """The erasure log in the header; entries that name seqs past the file's ``last`` seq
+    (erasures made after the export was cut) are for rows the file does not hold: left out."""
+    statements = []
+    for item in data if isinstance(data, list) else []:
+        statement = statement_from_dict(item)
+        if statement is None:
+            report.add("header", "bad_erasure", "an erasure-log entry is malformed")
+        else:
+            statements.append(statement)
+    if statements:
+        report.checked["erasures"] = len(statements)
+    if type(last) is not int:
+        return statements
+    return [s for s in statements if all(pair[1] <= last for pair in s.seqs)]
 
 
 def _entries(lines: Iterator[str], state: dict[str, Any], report: OfflineReport):
@@ -363,6 +390,7 @@ def _entries(lines: Iterator[str], state: dict[str, Any], report: OfflineReport)
         body = data.get("body")
         state["entries"] += 1
         state["last_seq"] = data.get("seq")
+        shown = data.get("record")  # what a redacted entry still shows
         yield StoredEntry(
             seq=data.get("seq"),
             id=data.get("id"),
@@ -371,6 +399,7 @@ def _entries(lines: Iterator[str], state: dict[str, Any], report: OfflineReport)
             prev_hash=data.get("prev_hash"),
             kid=data.get("kid"),
             signature=data.get("signature"),
+            columns=shown if isinstance(shown, dict) and body is None else {},
             redacted=bool(data.get("redacted")),
         )
 

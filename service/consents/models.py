@@ -44,8 +44,10 @@ class ConsentRecord(db.Model):
     choices: Mapped[dict[str, Any] | None]
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     client_event_id: Mapped[str] = mapped_column(String(36))
-    # SHA-256 of the client's request, to tell a retry from a different event reusing its id.
-    request_sha256: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the client's request, to tell a retry from a different event reusing its id;
+    # cleared on redaction (it would confirm a guessed subject), the one column erasure clears
+    # besides the personal ones (migration 0014).
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     entry_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -82,3 +84,28 @@ class Checkpoint(db.Model):
     timestamp: Mapped[str] = mapped_column(String(32))
     kid: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(100))
+
+
+class Erasure(db.Model):
+    """The erasure log: what each erasure or retention run redacted, when and why, signed.
+
+    It lives with the ledger's other proving tables because verification reads it: a row
+    without a body is valid only when a signed entry here names it and the digest of what it
+    still shows (``service.ledger.erasure``). The subject is kept only as an HMAC under the
+    site's pepper (``subject_hmac``). ``visible_sha256``, ``kid`` and ``signature`` are None for
+    entries logged before erasures were signed (migration 0014): verification reports those.
+    """
+
+    __tablename__ = "erasures"
+    __table_args__ = (Index("ix_erasures_site_subject", "site_id", "subject_hmac"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # "request" or "retention"
+    subject_hmac: Mapped[str | None] = mapped_column(String(64))
+    records_redacted: Mapped[int]
+    redacted_seqs: Mapped[list[Any]]
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    visible_sha256: Mapped[str | None] = mapped_column(String(64))
+    kid: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(100))

@@ -149,6 +149,16 @@ class ProblemSchema(Schema):
     message = fields.String(required=True)
 
 
+class ReceiptFindingSchema(Schema):
+    index = fields.Integer(required=True, metadata={"description": "place in the list sent"})
+    seq = fields.Integer(allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["matches", "missing", "differs", "invalid", "other_site"]),
+    )
+    message = fields.String(required=True)
+
+
 class VerificationSchema(Schema):
     ok = fields.Boolean(required=True)
     checked = fields.Integer(required=True)
@@ -159,3 +169,20 @@ class VerificationSchema(Schema):
     checkpoints_checked = fields.Integer()
     tree_size = fields.Integer()
     root_hash = fields.String()
+    erasures_checked = fields.Integer()
+    receipts = fields.List(fields.Nested(ReceiptFindingSchema))
+
+
+MAX_RECEIPTS = 10_000
+
+
+class LedgerVerifyRequestSchema(Schema):
+    receipts = fields.List(
+        fields.String(validate=validate.Length(1, 65536)),
+        load_default=list,
+        validate=validate.Length(max=MAX_RECEIPTS),
+        metadata={"description": "receipts (compact JWS) whose entries the ledger must hold"},
+    )
+    signatures = StrictBoolean(
+        load_default=False, metadata={"description": "also check every entry's signature"}
+    )

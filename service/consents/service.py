@@ -39,13 +39,14 @@ from ..ledger.canonical import canonical_json, parse_canonical
 from ..ledger.chain import EntryTemplate, entry_hash, format_timestamp, user_ref
 from ..ledger.checkpoint import Checkpoint as SignedCheckpoint
 from ..ledger.checkpoint import sign_checkpoint
+from ..ledger.erasure import VISIBLE_COLUMNS, ErasureStatement
 from ..ledger.merkle import MerkleAccumulator, MerkleTree
 from ..ledger.verify import StoredEntry, VerificationReport, verify_ledger
 from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
 from .head import add_problems, head_problems
-from .models import Checkpoint, ConsentRecord
+from .models import Checkpoint, ConsentRecord, Erasure
 from .outcomes import Recorded, Replayed
 from .useragent import coarse_user_agent
 from .writer import (
@@ -351,13 +352,14 @@ def find_event(site_id: str, client_event_id: str) -> Row | None:
 
 
 def replay(record: Row, fingerprint: str) -> dict[str, Any]:
+    # An erased event has no request hash left to tell a retry from another event.
+    if record.body is None:
+        raise Conflict("This event was recorded and has since been erased.", {"id": record.id})
     if not hmac.compare_digest(record.request_sha256, fingerprint):
         raise Unprocessable(
             "This client_event_id (Idempotency-Key) was already used for a different event.",
             {"code": "idempotency_key_reused", "id": record.id},
         )
-    if record.body is None:
-        raise Conflict("This event was recorded and has since been erased.", {"id": record.id})
     return receipt_response(record._mapping)
 
 
@@ -719,6 +721,11 @@ def denormalised_columns(row: Any) -> dict[str, Any]:
     return columns
 
 
+def visible_columns(row: Any) -> dict[str, Any]:
+    """What a redacted row still shows, checked against its signed erasure-log entry."""
+    return {name: getattr(row, name) for name in VISIBLE_COLUMNS}
+
+
 def stored_entries(site_id: str) -> Iterator[StoredEntry]:
     rows = db.session.execute(
         db.select(ConsentRecord)
@@ -736,30 +743,58 @@ def stored_entries(site_id: str) -> Iterator[StoredEntry]:
             prev_hash=row.prev_hash,
             kid=row.kid,
             signature=row.signature,
-            columns={} if redacted else denormalised_columns(row),
+            columns=visible_columns(row) if redacted else denormalised_columns(row),
             redacted=redacted,
         )
+
+
+def erasure_statement(row: Erasure) -> ErasureStatement:
+    """An erasure-log row as the statement its signature covers (unsigned before 0014)."""
+    return ErasureStatement(
+        site=row.site_id,
+        erased_at=format_timestamp(as_utc(row.erased_at)),
+        reason=row.reason,
+        subject_hmac=row.subject_hmac,
+        seqs=row.redacted_seqs,
+        records=row.records_redacted,
+        visible_sha256=row.visible_sha256,
+        kid=row.kid,
+        signature=row.signature,
+    )
+
+
+def erasure_log(site_id: str) -> list[ErasureStatement]:
+    """The site's erasure log, oldest first."""
+    rows = db.session.execute(
+        db.select(Erasure).where(Erasure.site_id == site_id).order_by(Erasure.id)
+    ).scalars()
+    return [erasure_statement(row) for row in rows]
+
+
+def site_checkpoints(site_id: str) -> list[SignedCheckpoint]:
+    rows = db.session.execute(db.select(Checkpoint).where(Checkpoint.site_id == site_id))
+    return [signed(row) for row in rows.scalars()]
 
 
 def verify_site_ledger(
     site_id: str,
     check_signatures: bool = False,
     entries: Iterable[StoredEntry] | None = None,
+    receipts: Sequence[str] = (),
 ) -> VerificationReport:
-    """Full verification of a site's ledger against all its checkpoints and its head.
-    ``entries``: the site's :func:`stored_entries`, when the caller follows their progress."""
+    """Full verification of a site's ledger against all its checkpoints, its erasure log, its
+    head, and the ``receipts`` presented (each entry a valid receipt signs must be in the
+    table). ``entries``: the site's :func:`stored_entries`, when the caller follows their
+    progress."""
     get_site(site_id)
-    checkpoints = [
-        signed(row)
-        for row in db.session.execute(
-            db.select(Checkpoint).where(Checkpoint.site_id == site_id)
-        ).scalars()
-    ]
     report = verify_ledger(
         stored_entries(site_id) if entries is None else entries,
-        checkpoints,
+        site_checkpoints(site_id),
         public_keys=keyring().public_key,
         check_signatures=check_signatures,
+        erasures=erasure_log(site_id),
+        receipts=receipts,
+        site=site_id,
     )
     add_problems(report, head_problems(site_id, report))
     return report

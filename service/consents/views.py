@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ..auth.guard import require_scope
-from ..errors import accepts_media_types
+from ..errors import accepts_body_up_to, accepts_media_types
 from ..extensions import Blueprint, limiter
 from ..jurisdictions.resolution import resolver
 from ..sites.cors import public
@@ -13,6 +13,7 @@ from .schemas import (
     CheckpointSchema,
     ConsentEventSchema,
     ConsentReceiptSchema,
+    LedgerVerifyRequestSchema,
     ProofSchema,
     ReceiptVerifyRequestSchema,
     ReceiptVerifyResultSchema,
@@ -80,8 +81,23 @@ def record_proof(site, record_id):
 @require_scope(blp, "audit:read")
 @blp.response(200, VerificationSchema)
 def verify_ledger(site):
-    """Full verification of the site's ledger: chain, copies of body fields, checkpoints."""
+    """Full verification of the site's ledger: chain, copies of body fields, checkpoints,
+    erasure log and head."""
     return service.verify_site_ledger(site).to_dict()
+
+
+@blp.route("/sites/<site>/ledger/verify", methods=["POST"])
+@require_scope(blp, "audit:read")
+@accepts_body_up_to("RECEIPTS_MAX_CONTENT_LENGTH")
+@blp.arguments(LedgerVerifyRequestSchema)
+@blp.response(200, VerificationSchema)
+def verify_ledger_with_receipts(data, site):
+    """Full verification, also against receipts kept elsewhere: each receipt's entry must be
+    in the table as signed (``receipts`` in the answer says what became of each)."""
+    report = service.verify_site_ledger(
+        site, check_signatures=data["signatures"], receipts=data["receipts"]
+    )
+    return report.to_dict()
 
 
 def jwks():

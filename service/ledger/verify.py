@@ -16,7 +16,13 @@ first seq after the last checkpoint that verified, i.e. the earliest entry no va
 vouches for. With ``check_signatures=True`` the rewritten entry itself is named, since its receipt
 signature cannot be forged.
 
-Memory stays constant: the Merkle tree is kept as its O(log n) subtree roots.
+Rows without a body are checked against the signed erasure log, and receipts presented to the
+verifier against the rows they sign (``service.ledger.evidence``): a redaction nobody logged, a
+redacted row whose visible columns changed, and an entry that a receipt proves and the table lacks
+are reported.
+
+Memory stays constant in the ledger's size: the Merkle tree is kept as its O(log n) subtree roots,
+and the evidence is walked along with the rows.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from service.crypto.jws import InvalidReceipt, attach_signature, verify_compact
 from service.ledger.chain import FORMAT_VERSION, GENESIS_HASH
 from service.ledger.checkpoint import Checkpoint, verify_checkpoint
+from service.ledger.erasure import ErasureStatement
+from service.ledger.evidence import ErasureCheck, ReceiptCheck, ReceiptFinding
 from service.ledger.merkle import MerkleAccumulator
 
 PublicKeys = Callable[[str], Ed25519PublicKey | None] | Mapping[str, Ed25519PublicKey]
@@ -49,7 +57,9 @@ class StoredEntry:
 
     ``columns`` are the denormalised copies of body fields kept for querying (subject, action,
     method, recorded_at, ...); each must equal the body's value. ``body`` is None only when
-    ``redacted``. ``signature`` is the base64url detached signature of the entry's receipt.
+    ``redacted``; a redacted row's ``columns`` are what it still shows
+    (``service.ledger.erasure.VISIBLE_COLUMNS``), checked against the erasure log.
+    ``signature`` is the base64url detached signature of the entry's receipt.
     """
 
     seq: int
@@ -85,6 +95,8 @@ class VerificationReport:
     checkpoints_checked: int = 0
     tree_size: int = 0
     root_hash: str = ""
+    erasures_checked: int = 0
+    receipts: list[ReceiptFinding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for the JSON API."""
@@ -134,21 +146,29 @@ def verify_ledger(
     public_keys: PublicKeys | None = None,
     check_signatures: bool = False,
     max_problems: int = 100,
+    erasures: Sequence[ErasureStatement] = (),
+    receipts: Sequence[str] = (),
+    site: str | None = None,
 ) -> VerificationReport:
-    """Verify a site's ledger rows (in seq order, starting at seq 1) against its checkpoints.
+    """Verify a site's ledger rows (in seq order, starting at seq 1) against its checkpoints,
+    its erasure log (every row without a body must be named by a signed entry) and any
+    ``receipts`` presented (compact JWS each: the entry it signs must be in the table).
 
     ``public_keys`` (a kid lookup such as ``KeyRing.public_key``, or a kid -> key mapping) is
-    required when checkpoints are given or ``check_signatures`` is set: a check we cannot do is
-    an error, never a silent pass.
+    required when checkpoints, erasures or receipts are given or ``check_signatures`` is set: a
+    check we cannot do is an error, never a silent pass. ``site``, when given, is the site the
+    erasures and receipts must be for.
     """
     lookup = _lookup(public_keys)
-    if lookup is None and (checkpoints or check_signatures):
-        raise ValueError("public_keys is required to check checkpoints or signatures")
+    if lookup is None and (checkpoints or check_signatures or erasures or receipts):
+        raise ValueError("public_keys is required to check signed checkpoints or evidence")
     walk = _LedgerWalk(checkpoints, lookup or _no_keys, check_signatures, max_problems)
+    walk.take_evidence(erasures, receipts, site)
     walk.settle_checkpoints()  # checkpoints of the empty tree
     for entry in entries:
         walk.check(entry)
     walk.check_checkpoints_past_the_end()
+    walk.check_evidence_past_the_end(site)
     return walk.report()
 
 
@@ -161,6 +181,7 @@ class _LedgerWalk:
         "check_signatures",
         "checked",
         "checkpoints_checked",
+        "erasures",
         "expected_seq",
         "findings",
         "first_problem_after_good",
@@ -171,9 +192,12 @@ class _LedgerWalk:
         "lookup",
         "next_checkpoint",
         "pending",
+        "receipt_findings",
+        "receipts",
         "redacted_seqs",
         "site",
         "tree",
+        "watch_from",
     )  # fmt: skip
 
     def __init__(
@@ -201,6 +225,16 @@ class _LedgerWalk:
         self.link_stored = self.link_computed = GENESIS_HASH
         self.after_gap = False
         self.checked = 0
+        self.take_evidence((), (), None)
+
+    def take_evidence(
+        self, erasures: Sequence[ErasureStatement], receipts: Sequence[str], site: str | None
+    ) -> None:
+        """The erasure log and the receipts to walk along with the rows."""
+        self.erasures = ErasureCheck(erasures, self.findings.add)
+        self.receipts = ReceiptCheck(receipts, site, self.lookup, self.findings.add)
+        self.receipt_findings: list[ReceiptFinding] = []
+        self.watch_from = min(self.erasures.watch_from, self.receipts.watch_from)
 
     def problem(self, seq: int, code: str, message: str) -> None:
         """A finding about a row: it also marks where unvouched history starts."""
@@ -231,12 +265,28 @@ class _LedgerWalk:
                 seq, "broken_link", f"prev_hash does not match the entry hash of seq {seq - 1}"
             )
         self.after_gap = False
+        if body is None or seq >= self.watch_from:
+            self._check_evidence(seq, entry, body is None)
         self.link_stored, self.link_computed = entry.entry_hash, computed
         self.tree.append_leaf_hash(_sha256(b"\x00" + digest).digest())
         self.last_seq = seq
         self.expected_seq = seq + 1
         if self.next_checkpoint < len(self.pending):
             self.settle_checkpoints()
+
+    def _check_evidence(self, seq: int, entry: StoredEntry, redacted: bool) -> None:
+        """The erasure log and the receipts that name this row (rarely any)."""
+        erasures, receipts = self.erasures, self.receipts
+        if redacted or seq >= erasures.watch_from:
+            erasures.check(seq, entry, redacted)
+        if seq >= receipts.watch_from:
+            receipts.check(seq, entry)
+        self.watch_from = min(erasures.watch_from, receipts.watch_from)
+
+    def check_evidence_past_the_end(self, site: str | None) -> None:
+        """Erasure-log entries settled; receipts of entries beyond the last row."""
+        self.erasures.finish(site or self.site, self.lookup)
+        self.receipt_findings = self.receipts.finish(self.tree.size)
 
     def _in_sequence(self, seq: int) -> bool:
         """Whether the row takes its turn (a repeated or earlier seq is reported and skipped);
@@ -369,6 +419,8 @@ class _LedgerWalk:
             checkpoints_checked=self.checkpoints_checked,
             tree_size=self.tree.size,
             root_hash=self.tree.root().hex(),
+            erasures_checked=len(self.erasures.erasures),
+            receipts=self.receipt_findings,
         )
 
 

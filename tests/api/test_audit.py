@@ -363,10 +363,19 @@ def test_redaction_cannot_change_what_was_agreed(app, record):
 # Retention ----------------------------------------------------------------------------------------
 
 
-def test_retention_redacts_only_records_past_the_site_retention(app, client, admin, record, runner):
-    for n in range(3):
-        record(subject=f"s_visitor_{n:04d}")
-    backdate(app, [1, 2], utcnow() - timedelta(days=400))
+def test_retention_redacts_only_records_past_the_site_retention(
+    app, client, admin, record, runner, monkeypatch
+):
+    import service.consents.service as consents
+
+    # Recorded 400 days ago (body and columns alike: the erasure log signs what the body says),
+    # before the privacy policy was published.
+    long_ago = utcnow() - timedelta(days=400)
+    monkeypatch.setattr(consents, "utcnow", lambda: long_ago)
+    for n in range(2):
+        record(subject=f"s_visitor_{n:04d}", documents={})
+    monkeypatch.undo()
+    record(subject="s_visitor_0002")
     client.patch(f"{BASE}", json={"retention_days": 365}, headers=admin)
     dry = runner.invoke(args=["retention", "apply", "--dry-run"])
     assert dry.exit_code == 0 and "would redact 2 records" in dry.output

@@ -20,9 +20,8 @@ from tests.concurrency.workload import (
 
 def database_state(app) -> dict[str, Any]:
     """The rows the checks compare with what the clients were told."""
-    from service.audit.models import Erasure
     from service.auth.models import ApiKey
-    from service.consents.models import ConsentRecord
+    from service.consents.models import ConsentRecord, Erasure
     from service.documents.models import DocumentVersion
     from service.extensions import db
     from service.sites.models import Site

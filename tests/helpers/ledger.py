@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from service.crypto.jws import detached_signature, sign_compact
 from service.crypto.keys import KeyRing, SigningKey, generate_signing_key
 from service.ledger.chain import GENESIS_HASH, build_entry_body, entry_hash
 from service.ledger.checkpoint import Checkpoint, sign_checkpoint
+from service.ledger.erasure import (
+    VISIBLE_COLUMNS,
+    ErasureStatement,
+    VisibleDigest,
+    sign_erasure,
+    visible_from_body,
+)
 from service.ledger.merkle import merkle_root
 from service.ledger.verify import StoredEntry
 
@@ -63,6 +72,7 @@ class Ledger:
     ring: KeyRing
     entries: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    erasures: list[ErasureStatement] = field(default_factory=list)
 
     @property
     def key(self) -> SigningKey:
@@ -107,3 +117,34 @@ def rechain_from(ledger: Ledger, start_index: int, edit) -> None:
         new = stored_entry(body, ledger.key, sign=False)
         new.signature = old.signature  # the attacker cannot sign; the old signature stays
         ledger.entries[i] = new
+
+
+ERASED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def redacted(entry: StoredEntry) -> StoredEntry:
+    """The row as erasure leaves it: no body, what was agreed kept in columns."""
+    doc = json.loads(entry.body)
+    return StoredEntry(
+        seq=entry.seq,
+        id=entry.id,
+        body=None,
+        entry_hash=entry.entry_hash,
+        prev_hash=entry.prev_hash,
+        kid=entry.kid,
+        signature=entry.signature,
+        columns={name: doc.get(name) for name in VISIBLE_COLUMNS},
+        redacted=True,
+    )
+
+
+def erase(ledger: Ledger, seqs: list[int], reason: str = "request") -> ErasureStatement:
+    """Redact ``seqs`` as the service does: one signed erasure-log entry for all of them."""
+    digest = VisibleDigest()
+    for seq in sorted(seqs):
+        entry = ledger.entries[seq - 1]
+        digest.add(visible_from_body(entry.body, entry.signature))
+        ledger.entries[seq - 1] = redacted(entry)
+    statement = sign_erasure(SITE, ERASED_AT, reason, None, seqs, digest.hexdigest(), ledger.key)
+    ledger.erasures.append(statement)
+    return statement

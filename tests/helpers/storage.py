@@ -14,7 +14,8 @@ from service.extensions import db
 
 
 def ledger_migration():
-    path = Path(service.__file__).parent / "migrations/versions/0004_audit.py"  # latest triggers
+    # The migration that made the ledger's triggers as they are now.
+    path = Path(service.__file__).parent / "migrations/versions/0014_signed_erasures.py"
     spec = importlib.util.spec_from_file_location("ledger_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -98,6 +98,39 @@ class Samples:
         signature = _flip(entry["signature"])
         yield "export, bad signature", (replaced(signature=signature), "bad_signature")
         yield "export, cut off", ("\n".join(lines[:-1]) + "\n", "truncated_file")
+        yield from self._erasures(lines)
+
+    def _erasures(self, lines):
+        """Seq 4 was erased: its redacted line and the signed erasure-log entry in the header."""
+        header = json.loads(lines[0])
+        redacted = json.loads(lines[4])
+        assert redacted["redacted"] is True and len(header["erasures"]) == 1
+
+        def changed(header_change=None, record_change=None):
+            out = list(lines)
+            new_header = copy.deepcopy(header)
+            if header_change:
+                header_change(new_header)
+            out[0] = json.dumps(new_header)
+            if record_change:
+                out[4] = json.dumps({**redacted, "record": {**redacted["record"], **record_change}})
+            return "\n".join(out) + "\n"
+
+        def unsign(h):
+            h["erasures"][0].update(signature=None, kid=None)
+
+        unlogged = changed(lambda h: h.update(erasures=[]))
+        yield "export, redaction not logged", (unlogged, "redaction_unlogged")
+        yield (
+            "export, redacted entry changed",
+            (
+                changed(record_change={"action": "accept_all"}),
+                "erasure_mismatch",
+            ),
+        )
+        yield "export, erasure unsigned", (changed(unsign), "redaction_unsigned")
+        edited = changed(lambda h: h["erasures"][0].update(seqs=[[3, 4]], records=2))
+        yield "export, erasure edited", (edited, "erasure_bad_signature")
 
 
 def _edit_byte(body: str) -> str:
@@ -121,7 +154,8 @@ def _edit_payload(receipt: str) -> str:
 
 
 def make_samples(client, admin: dict[str, str], site: str, origin: str, documents) -> Samples:
-    """Record a few consents on ``site`` over HTTP and fetch the files an auditor would keep."""
+    """Record a few consents on ``site`` over HTTP, erase one visitor (seq 4), and fetch the
+    files an auditor would keep."""
     base = f"/api/v1/sites/{site}"
     receipts = []
     for subject, action, choices in [
@@ -145,6 +179,8 @@ def make_samples(client, admin: dict[str, str], site: str, origin: str, document
         response = client.post(f"{base}/consents", json=event, headers={"Origin": origin})
         assert response.status_code == 201, response.get_json()
         receipts.append(response.get_json()["receipt"])
+    erased = client.post(f"{base}/subjects/s_verify_carol/erase", headers=admin)
+    assert erased.status_code == 200, erased.get_json()
     bundle = client.get(f"{base}/subjects/{SUBJECT}/proof", headers=admin)
     assert bundle.status_code == 200, bundle.get_json()
     export = client.get(f"{base}/export?format=ndjson", headers=admin)

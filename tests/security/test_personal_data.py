@@ -6,13 +6,18 @@ import csv
 import io
 import os
 import stat
+from datetime import timedelta
 
 import pytest
 
 from service import create_app
 from service.audit.cli import exported_entries
+from service.audit.erasure import apply_retention
 from service.audit.export import spreadsheet_text
 from service.audit.offline import verify_text
+from service.consents.models import ConsentRecord
+from service.extensions import db
+from service.timeutil import utcnow
 from tests.helpers.audit import BASE, SITE, accept, recording_site
 
 
@@ -107,6 +112,12 @@ def test_the_export_progress_bar_ends_at_the_number_of_entries(
     result = runner.invoke(args=["export", SITE, "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert [(bar.pos, bar.length) for bar in bars] == [(10, 10)]
+def request_hashes(subject: str | None = None) -> list[str | None]:
+    table = ConsentRecord.__table__
+    query = db.select(table.c.request_sha256).order_by(table.c.seq)
+    if subject is not None:
+        query = query.where(table.c.subject == subject)
+    return list(db.session.execute(query).scalars())
 
 
 def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
@@ -118,10 +129,41 @@ def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
     recorder = recording_site(client, admin, make_site)
     for _ in range(3):
         recorder(**accept(subject))
+    hashes = request_hashes(subject)  # each confirms a guessed subject: they must go too
+    assert len(hashes) == 3 and all(hashes)
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     assert client.post(f"{BASE}/subjects/{subject}/erase", headers=admin).status_code == 200
     for name in (path, path + "-wal"):
         if os.path.exists(name):
             with open(name, "rb") as handle:
-                assert subject.encode() not in handle.read(), name
+                content = handle.read()
+            assert subject.encode() not in content, name
+            assert not any(value.encode() in content for value in hashes), name
     assert not os.path.exists(path + "-wal") or os.path.getsize(path + "-wal") == 0
+
+
+def test_erasure_and_retention_clear_the_request_hash(app, client, admin, make_site):
+    """``request_sha256`` hashes the request, subject included: it is personal data."""
+    recorder = recording_site(client, admin, make_site)
+    for subject in ("s_alice_0001", "s_bob_00001", "s_alice_0001"):
+        recorder(**accept(subject))
+    assert client.post(f"{BASE}/subjects/s_alice_0001/erase", headers=admin).status_code == 200
+    hashes = request_hashes()
+    assert hashes[0] is None and hashes[2] is None and hashes[1] is not None
+    apply_retention("news-example", now=utcnow() + timedelta(days=10_000))
+    assert request_hashes() == [None, None, None]
+    report = client.get(f"{BASE}/ledger/verify", headers=admin).get_json()
+    assert report["ok"] is True, report["problems"]
+
+
+def test_an_erased_event_sent_again_is_answered_409_not_500(client, admin, make_site):
+    """A retry of an erased event has no request hash left to compare with."""
+    from tests.helpers.consents import ORIGIN, event
+
+    recorder = recording_site(client, admin, make_site)
+    sent = event(subject="s_alice_0001", documents=recorder.documents)
+    first = client.post(f"{BASE}/consents", json=sent, headers={"Origin": ORIGIN})
+    assert first.status_code == 201
+    assert client.post(f"{BASE}/subjects/s_alice_0001/erase", headers=admin).status_code == 200
+    again = client.post(f"{BASE}/consents", json=sent, headers={"Origin": ORIGIN})
+    assert again.status_code == 409, again.get_json()

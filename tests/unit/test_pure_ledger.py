@@ -8,15 +8,26 @@ from tests.helpers.isolation import WEB_STACK, run_without
 
 VERIFY_A_LEDGER = """
 import sys
-from service.ledger import canonical, chain, checkpoint, merkle, verify, vocabulary
-from tests.helpers.ledger import make_ledger
+from service.crypto.jws import attach_signature
+from service.ledger import canonical, chain, checkpoint, erasure, evidence, merkle, verify
+from service.ledger import vocabulary
+from tests.helpers.ledger import erase, make_ledger
 
 ledger = make_ledger(40, checkpoint_every=10)
+first = ledger.entries[0]
+receipt = attach_signature(first.body, first.kid, first.signature)
+erase(ledger, [1, 2, 3])
 report = verify.verify_ledger(
-    ledger.entries, ledger.checkpoints, public_keys=ledger.ring.public_key, check_signatures=True
+    ledger.entries,
+    ledger.checkpoints,
+    public_keys=ledger.ring.public_key,
+    check_signatures=True,
+    erasures=ledger.erasures,
+    receipts=[receipt],
 )
 assert report.ok, report.problems
 assert report.checked == 40 and report.checkpoints_checked == 4, report
+assert report.erasures_checked == 1 and report.receipts[0].status == "matches", report
 loaded = [name for name in ("flask", "sqlalchemy", "nh3", "markdown_it") if name in sys.modules]
 print("loaded:", loaded)
 """

@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 
 from service.ledger.chain import build_entry_body
 from service.ledger.merkle import merkle_root
-from service.ledger.verify import StoredEntry, verify_ledger
-from tests.helpers.ledger import SITE, append, make_ledger, rechain_from, stored_entry
+from service.ledger.verify import verify_ledger
+from tests.helpers.ledger import (
+    SITE,
+    append,
+    erase,
+    make_ledger,
+    rechain_from,
+    redacted,
+    stored_entry,
+)
 
 
 @pytest.fixture
@@ -24,6 +32,7 @@ def ledger():
 
 def verify(ledger, **kwargs):
     kwargs.setdefault("public_keys", ledger.ring.public_key)
+    kwargs.setdefault("erasures", ledger.erasures)
     return verify_ledger(ledger.entries, ledger.checkpoints, **kwargs)
 
 
@@ -254,36 +263,92 @@ def test_entry_of_another_site_is_reported(ledger):
     assert report.first_bad_seq == 50
 
 
-def redact(entry: StoredEntry) -> StoredEntry:
-    return StoredEntry(
-        seq=entry.seq,
-        id=entry.id,
-        body=None,
-        entry_hash=entry.entry_hash,
-        prev_hash=entry.prev_hash,
-        kid=entry.kid,
-        redacted=True,
-    )
-
-
 def test_redacted_rows_still_verify_and_are_reported(ledger):
-    for index in (0, 9, 10, 31, 49):
-        ledger.entries[index] = redact(ledger.entries[index])
+    erase(ledger, [1, 10, 11])
+    erase(ledger, [32, 50], reason="retention")
     report = verify(ledger, check_signatures=True)
     assert report.ok, report.problems
     assert report.redacted_seqs == [1, 10, 11, 32, 50]
+    assert report.erasures_checked == 2
 
 
 def test_redacted_row_with_a_forged_hash_is_found(ledger):
-    ledger.entries[14] = dataclasses.replace(redact(ledger.entries[14]), entry_hash="a" * 64)
+    erase(ledger, [15])
+    ledger.entries[14] = dataclasses.replace(ledger.entries[14], entry_hash="a" * 64)
     report = verify(ledger)
-    assert report.first_bad_seq == 16  # its successor no longer links to it
-    assert "checkpoint_mismatch" in codes(report)
+    assert report.first_bad_seq == 15  # the erasure signed another hash; 16 no longer links
+    assert {"checkpoint_mismatch", "erasure_mismatch", "broken_link"} <= codes(report)
 
 
 def test_row_without_body_that_is_not_redacted_is_a_problem(ledger):
-    ledger.entries[5] = dataclasses.replace(redact(ledger.entries[5]), redacted=False)
+    erase(ledger, [6])
+    ledger.entries[5] = dataclasses.replace(ledger.entries[5], redacted=False)
     assert verify(ledger).first_bad_seq == 6
+
+
+def test_a_redaction_no_erasure_names_is_found(ledger):
+    erase(ledger, [3])
+    ledger.entries[7] = redacted(ledger.entries[7])
+    report = verify(ledger)
+    assert report.first_bad_seq == 8
+    assert codes(report) == {"redaction_unlogged"}
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("action", "withdraw"),
+        ("choices", {"necessary": True, "analytics": True, "marketing": True}),
+        ("recorded_at", "2020-01-01T00:00:00.000000Z"),
+        ("documents", {}),
+        ("region", "US-CA"),
+    ],
+)
+def test_a_redacted_row_that_shows_other_than_the_erasure_signed_is_found(ledger, column, value):
+    erase(ledger, [20, 21, 22])
+    entry = ledger.entries[20]
+    entry.columns = {**entry.columns, column: value}
+    report = verify(ledger)
+    assert codes(report) == {"erasure_mismatch"}
+    assert report.first_bad_seq == 20  # the erasure's first seq: a digest cannot say which
+
+
+def test_an_erasure_entry_forged_or_changed_is_found(ledger):
+    statement = erase(ledger, [5, 6])
+    other = make_ledger(1).key  # a key the site never published
+    forged = dataclasses.replace(statement, seqs=[[5, 7]], records=3)
+    ledger.erasures[0] = forged
+    ledger.entries[6] = redacted(ledger.entries[6])
+    assert "erasure_bad_signature" in codes(verify(ledger))
+    from service.ledger.erasure import sign_erasure
+
+    foreign = sign_erasure(SITE, datetime.now(UTC), "request", None, [7], "0" * 64, other)
+    ledger.erasures[:] = [statement, foreign]
+    report = verify(ledger)
+    assert codes(report) == {"erasure_bad_signature"}
+
+
+def test_unsigned_erasure_entries_are_reported_not_trusted(ledger):
+    statement = erase(ledger, [4, 5])
+    ledger.erasures[0] = dataclasses.replace(statement, kid=None, signature=None)
+    report = verify(ledger)
+    assert codes(report) == {"redaction_unsigned"} and report.first_bad_seq == 4
+
+
+def test_an_erasure_naming_a_row_that_kept_its_body_is_found(ledger):
+    original = ledger.entries[8]
+    erase(ledger, [9])
+    ledger.entries[8] = original
+    assert codes(verify(ledger)) == {"erasure_not_redacted", "erasure_mismatch"}
+
+
+def test_one_erasure_entry_covers_thousands_of_rows():
+    ledger = make_ledger(3000, sign=False, checkpoint_every=1000)
+    statement = erase(ledger, list(range(1, 2501)), reason="retention")
+    assert statement.seqs == [[1, 2500]] and statement.records == 2500
+    report = verify(ledger)
+    assert report.ok, report.problems
+    assert len(report.redacted_seqs) == 2500
 
 
 def test_problems_are_capped_but_counted():
@@ -334,3 +399,81 @@ def test_any_single_byte_edit_of_any_body_is_detected_at_its_seq(data):
     )
     assert not report.ok
     assert report.first_bad_seq == index + 1
+
+
+# Receipts presented ------------------------------------------------------------------------------
+
+
+def receipt_of(ledger, seq: int) -> str:
+    from service.crypto.jws import attach_signature
+
+    entry = ledger.entries[seq - 1]
+    return attach_signature(entry.body, entry.kid, entry.signature)
+
+
+def statuses(report):
+    return [(finding.index, finding.seq, finding.status) for finding in report.receipts]
+
+
+def test_receipts_of_entries_in_the_table_match(ledger):
+    receipts = [receipt_of(ledger, 50), receipt_of(ledger, 3)]
+    report = verify(ledger, receipts=receipts, site=SITE)
+    assert report.ok, report.problems
+    assert statuses(report) == [(0, 50, "matches"), (1, 3, "matches")]
+
+
+def test_a_receipt_of_a_deleted_tail_entry_is_reported(ledger):
+    receipts = [receipt_of(ledger, seq) for seq in (44, 48, 49)]
+    del ledger.entries[45:]  # seq 46..50 gone, with the checkpoint at 50
+    ledger.checkpoints.pop()
+    report = verify(ledger, receipts=receipts)
+    assert statuses(report) == [(0, 44, "matches"), (1, 48, "missing"), (2, 49, "missing")]
+    assert codes(report) == {"receipt_entry_missing"} and report.first_bad_seq == 48
+
+
+def test_a_receipt_of_a_row_deleted_inside_the_chain_is_reported(ledger):
+    receipt = receipt_of(ledger, 12)
+    del ledger.entries[11]
+    report = verify(ledger, receipts=[receipt])
+    assert statuses(report) == [(0, 12, "missing")]
+    assert "receipt_entry_missing" in codes(report)
+
+
+def test_a_receipt_whose_entry_was_replaced_is_reported(ledger):
+    from tests.helpers.ledger import entry_fields
+
+    receipt = receipt_of(ledger, 50)
+    ledger.entries.pop()
+    ledger.checkpoints.pop()
+    # Another entry 50, chained and signed as a valid one (the operator holds the key).
+    fields = entry_fields(50, ledger.entries[-1].entry_hash, ledger.key, action="reject_all")
+    ledger.entries.append(stored_entry(build_entry_body(**fields), ledger.key, sign=True))
+    report = verify(ledger, receipts=[receipt])
+    assert statuses(report) == [(0, 50, "differs")]
+    assert codes(report) == {"receipt_differs"}
+
+
+def test_a_receipt_of_a_redacted_entry_still_matches(ledger):
+    receipt = receipt_of(ledger, 7)
+    erase(ledger, [7])
+    report = verify(ledger, receipts=[receipt])
+    assert report.ok and statuses(report) == [(0, 7, "matches")]
+
+
+def test_receipts_not_signed_by_the_site_or_for_another_site_are_no_evidence(ledger):
+    stranger = make_ledger(60)  # same site name, its own key: not published by this one
+    other_site = receipt_of(ledger, 2).split(".")
+    report = verify(
+        ledger,
+        receipts=[receipt_of(stranger, 55), "not a receipt", ".".join(other_site[:2]) + ".AA"],
+        site="another-site",
+    )
+    assert [finding.status for finding in report.receipts] == ["invalid"] * 3
+    assert report.ok  # a receipt no published key signed proves nothing
+    report = verify(ledger, receipts=[receipt_of(ledger, 2)], site="another-site")
+    assert statuses(report) == [(0, 2, "other_site")] and report.ok
+
+
+def test_receipts_need_the_public_keys(ledger):
+    with pytest.raises(ValueError, match="public_keys"):
+        verify_ledger(ledger.entries, receipts=[receipt_of(ledger, 1)])

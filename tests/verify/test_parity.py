@@ -98,6 +98,26 @@ def odd_cases(samples) -> dict[str, Case]:
         "export with a bad line": "\n".join([*lines[:2], "[1]", "{oops", *lines[2:]]) + "\n",
         "export entry after the end": "\n".join([*lines, lines[1]]) + "\n",
         "export without a header": "\n".join(lines[1:]) + "\n",
+        "export with malformed erasure entries": "\n".join(
+            [
+                json.dumps(
+                    json.loads(lines[0])
+                    | {"erasures": [{"site": 1}, "x", {**json.loads(lines[0])["erasures"][0]}]}
+                ),
+                *lines[1:],
+            ]
+        )
+        + "\n",
+        "export with an erasure of another site": "\n".join(
+            [
+                json.dumps(
+                    json.loads(lines[0])
+                    | {"erasures": [json.loads(lines[0])["erasures"][0] | {"site": "other"}]}
+                ),
+                *lines[1:],
+            ]
+        )
+        + "\n",
         "export segment": "\n".join(
             [json.dumps(json.loads(lines[0]) | {"first_seq": 2}), *lines[2:]]
         )

@@ -11,6 +11,13 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const SHOWN_FIELDS = ["action", "choices", "documents", "method", "gpc"];
 const CHECKPOINT_FIELDS = ["site", "tree_size", "root_hash", "timestamp", "kid", "signature"];
 const CHECKPOINT_TYPE = "consentry-checkpoint/v1";
+const ERASURE_TYPE = "consentry-erasure/v1";
+const ERASURE_FIELDS = ["site", "erased_at", "reason", "subject_hmac", "seqs", "records"];
+const ERASURE_SIGNED_FIELDS = ["visible_sha256", "kid", "signature"];
+const VISIBLE_COLUMNS = [
+  "recorded_at", "action", "method", "gpc", "choices", "documents", "region", "mode",
+  "client_event_id",
+];
 const RECEIPT_TYP = "consentry-receipt+jws";
 const FORMAT_VERSION = 1;
 const GENESIS_HASH = "0".repeat(64);
@@ -705,7 +712,8 @@ export async function verifyExport(lines, siteJwks = null) {
   const entries = entriesOf(lines.slice(1), state, report);
   const firstSeq = get(header, "first_seq", 1);
   if (pyEqual(firstSeq, 1)) {
-    const ledger = await verifyLedger(entries, checkpoints, lookup);
+    const erasures = erasuresFrom(get(header, "erasures"), get(header, "last_seq"), report);
+    const ledger = await verifyLedger(entries, checkpoints, lookup, erasures, get(header, "site"));
     for (const problem of ledger.problems) {
       report.add(`seq ${problem.seq}`, problem.code, problem.message);
     }
@@ -754,9 +762,11 @@ function* entriesOf(lines, state, report) {
       continue;
     }
     const body = get(data, "body");
+    const shown = get(data, "record"); // what a redacted entry still shows
     state.entries += 1;
     state.lastSeq = data.seq;
     yield {
+      columns: body === null && isDict(shown) ? shown : {},
       seq: data.seq,
       id: get(data, "id"),
       body: typeof body === "string" ? encoder.encode(body) : null,
@@ -811,8 +821,145 @@ async function verifySegment(entries, firstSeq, lookup, report) {
   }
 }
 
-// service.ledger.verify.verify_ledger with check_signatures=True and no columns.
-async function verifyLedger(entries, checkpoints, lookup) {
+// Erasure log (service/ledger/erasure.py, evidence.py) -----------------------------------------
+
+// service.ledger.erasure.statement_from_dict: exactly its fields, seqs as [first, last] pairs.
+function erasureFrom(data) {
+  if (!isDict(data)) return null;
+  const keys = Object.keys(data);
+  const known = [...ERASURE_FIELDS, ...ERASURE_SIGNED_FIELDS];
+  if (keys.some((key) => !known.includes(key)) || ERASURE_FIELDS.some((key) => !(key in data))) {
+    return null;
+  }
+  const seqs = data.seqs;
+  const wellFormed =
+    Array.isArray(seqs) &&
+    seqs.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every(isInt));
+  if (!wellFormed) return null;
+  const statement = { ...data };
+  for (const key of ERASURE_SIGNED_FIELDS) if (!(key in statement)) statement[key] = null;
+  return statement;
+}
+
+function erasuresFrom(data, last, report) {
+  const statements = [];
+  for (const item of Array.isArray(data) ? data : []) {
+    const statement = erasureFrom(item);
+    if (statement === null) report.add("header", "bad_erasure", "an erasure-log entry is malformed");
+    else statements.push(statement);
+  }
+  if (statements.length) report.checked.erasures = statements.length;
+  if (!isInt(last)) return statements;
+  return statements.filter((s) => s.seqs.every((pair) => pair[1] <= last));
+}
+
+async function verifyErasure(statement, lookup) {
+  if (statement.signature === null || typeof statement.kid !== "string") return false;
+  const key = lookup(statement.kid);
+  if (!key) return false;
+  const payload = dumps(
+    {
+      typ: ERASURE_TYPE,
+      site: statement.site,
+      erased_at: statement.erased_at,
+      reason: statement.reason,
+      subject_hmac: statement.subject_hmac,
+      seqs: statement.seqs,
+      records: statement.records,
+      visible_sha256: statement.visible_sha256,
+      kid: statement.kid,
+    },
+    true,
+  );
+  if (payload === null || typeof statement.signature !== "string") return false;
+  let signature;
+  try {
+    signature = b64urlDecode(statement.signature);
+  } catch {
+    return false;
+  }
+  return verifySignature(key, signature, encoder.encode(payload));
+}
+
+function seqsText(ranges) {
+  const shown = ranges
+    .slice(0, 5)
+    .map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`))
+    .join(", ");
+  return `seq ${shown}${ranges.length > 5 ? ", ..." : ""}`;
+}
+
+// service.ledger.evidence.ErasureCheck: rows without a body against the erasure log.
+class ErasureCheck {
+  constructor(statements, add) {
+    this.add = add;
+    this.erasures = statements.map((statement) => ({
+      statement,
+      firstSeq: statement.seqs.length ? Math.min(...statement.seqs.map((pair) => pair[0])) : 1,
+      lines: [],
+    }));
+    this.ranges = [];
+    this.erasures.forEach((erasure, index) => {
+      for (const [first, last] of erasure.statement.seqs) this.ranges.push([first, last, index]);
+    });
+    this.ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+    this.nextRange = 0;
+    this.open = [];
+  }
+
+  check(seq, entry) {
+    const ranges = this.ranges;
+    while (this.nextRange < ranges.length && ranges[this.nextRange][0] <= seq) {
+      const [, last, index] = ranges[this.nextRange];
+      this.open.push([last, index]);
+      this.nextRange += 1;
+    }
+    this.open = this.open.filter((pair) => pair[0] >= seq);
+    if (entry.body === null) {
+      if (!this.open.length) {
+        this.add(seq, "redaction_unlogged", `seq ${seq} was redacted, but no erasure-log entry names it`);
+        return;
+      }
+      const visible = { seq, id: entry.id, entry_hash: entry.entryHash, prev_hash: entry.prevHash };
+      visible.kid = entry.kid;
+      visible.signature = entry.signature;
+      for (const name of VISIBLE_COLUMNS) visible[name] = get(entry.columns, name);
+      const line = dumps(visible, false);
+      for (const [, index] of this.open) this.erasures[index].lines.push(line);
+    } else if (this.open.length) {
+      const erasedAt = pyStr(this.erasures[this.open[0][1]].statement.erased_at);
+      const message = `the erasure of ${erasedAt} names seq ${seq}, which still has its body`;
+      this.add(seq, "erasure_not_redacted", message);
+    }
+  }
+
+  async finish(site, lookup) {
+    for (const erasure of this.erasures) {
+      const statement = erasure.statement;
+      const seq = erasure.firstSeq;
+      const what = `the erasure of ${pyStr(statement.erased_at)} (${seqsText(statement.seqs)})`;
+      if (statement.signature === null) {
+        const message = `${what} is not signed (logged before migration 0014 or by hand)`;
+        this.add(seq, "redaction_unsigned", message);
+      } else if (!(await verifyErasure(statement, lookup))) {
+        this.add(seq, "erasure_bad_signature", `${what} has no valid signature`);
+      } else if (site !== null && statement.site !== site) {
+        this.add(seq, "erasure_wrong_site", `${what} is for site ${pyRepr(statement.site)}`);
+      } else {
+        const text = erasure.lines.map((line) => line + "\n").join("");
+        const digest = toHex(await sha256(encoder.encode(text)));
+        if (erasure.lines.length !== statement.records || digest !== statement.visible_sha256) {
+          const message = `what the table shows of ${seqsText(statement.seqs)} differs from ${what}`;
+          this.add(seq, "erasure_mismatch", message);
+        }
+      }
+    }
+  }
+}
+
+// service.ledger.verify.verify_ledger with check_signatures=True, an erasure log and no columns
+// (but what redacted entries still show).
+async function verifyLedger(entries, checkpoints, lookup, erasureLog = [], expectedSite = null) {
   const findings = { items: [], count: 0 };
   const add = (seq, code, message) => {
     findings.count += 1;
@@ -825,6 +972,7 @@ async function verifyLedger(entries, checkpoints, lookup) {
   let checkpointsChecked = 0;
   const acc = new MerkleAccumulator();
   let site = null;
+  const erasures = new ErasureCheck(erasureLog, add);
 
   const settle = async () => {
     while (nextCp < pending.length && pyEqual(pending[nextCp].tree_size, acc.size)) {
@@ -939,6 +1087,7 @@ async function verifyLedger(entries, checkpoints, lookup) {
       problem(seq, "broken_link", `prev_hash does not match the entry hash of seq ${seq - 1}`);
     }
     afterGap = false;
+    erasures.check(seq, entry);
     linkStored = stored;
     linkComputed = computed;
     await acc.appendLeafHash(await leafHash(digest));
@@ -962,6 +1111,7 @@ async function verifyLedger(entries, checkpoints, lookup) {
       );
     }
   }
+  await erasures.finish(expectedSite || site, lookup);
   return { problems: findings.items, problemCount: findings.count, checkpointsChecked };
 }
 
