@@ -112,6 +112,8 @@ def test_the_export_progress_bar_ends_at_the_number_of_entries(
     result = runner.invoke(args=["export", SITE, "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert [(bar.pos, bar.length) for bar in bars] == [(10, 10)]
+
+
 def request_hashes(subject: str | None = None) -> list[str | None]:
     table = ConsentRecord.__table__
     query = db.select(table.c.request_sha256).order_by(table.c.seq)
