@@ -90,9 +90,12 @@ def visible_from_row(
     columns: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What a redacted row shows (the verifier's side), in the body's spelling."""
-    visible = {name: _plain(columns.get(name)) for name in VISIBLE_COLUMNS}
-    place = {"seq": seq, "id": _plain(id), "entry_hash": entry_hash, "prev_hash": prev_hash}
-    return visible | place | {"kid": kid, "signature": signature}
+    visible = {name: columns.get(name) for name in VISIBLE_COLUMNS}
+    # Only these come back from a database as other types (datetime, UUID) than the body's.
+    visible["recorded_at"] = _plain(visible["recorded_at"])
+    visible.update(seq=seq, id=_plain(id), entry_hash=entry_hash, prev_hash=prev_hash)
+    visible.update(kid=kid, signature=signature)
+    return visible
 
 
 # Canonical JSON for the values an entry can hold (what ``canonical_json`` gives them), without
