@@ -18,7 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 from ..activity.service import record
 from ..extensions import db
 from .models import User
-from .users import get_user_by_id, mark_signed_in, totp_matches, verify_password
+from .users import get_user_by_id, mark_signed_in, use_totp_code, verify_password
 
 GENERIC_FAILURE = (
     "Sign-in failed: the email, password or code is wrong, or there were too many tries."
@@ -113,8 +113,8 @@ def check_totp_step(code: str) -> SignInResult:
         return SignInResult()
     if not throttle().allowed(user.email, client_address()):
         return _refuse(user.email, "throttled", throttled=True)
-    if not totp_matches(user.totp_secret, code):
-        return _refuse(user.email, "wrong TOTP code")
+    if not use_totp_code(user, code):  # a code works once (replay within its window refused)
+        return _refuse(user.email, "wrong or used TOTP code")
     start_session(user)
     return SignInResult(user=user)
 

@@ -3,8 +3,11 @@ console's users page and the demo seeding all call these."""
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
+import time
+from datetime import UTC, datetime
 
 import pyotp
 from argon2 import PasswordHasher
@@ -160,19 +163,54 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Consentry")
 
 
-def totp_matches(secret: str, code: str) -> bool:
+def totp_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step whose code ``code`` is: the current one or a neighbour (clock drift), the
+    latest if several match; None when it is none of them."""
     code = re.sub(r"\s", "", code or "")
-    return bool(re.fullmatch(r"\d{6}", code)) and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not re.fullmatch(r"[0-9]{6}", code):  # ASCII only: \d takes other scripts' digits
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(datetime.fromtimestamp(time.time() if now is None else now, UTC))
+    matching = [
+        step
+        for step in (current - 1, current, current + 1)
+        if hmac.compare_digest(totp.generate_otp(step), code)
+    ]
+    return max(matching, default=None)
+
+
+def use_totp_code(user: User, code: str) -> bool:
+    """Whether ``code`` is right for ``user`` and not used before: its time step must come after
+    the last one accepted, which is then this one. The conditional update lets only one of two
+    concurrent sign-ins with the same code (in two workers) through."""
+    step = totp_step(user.totp_secret or "", code)
+    if step is None:
+        return False
+    table = User.__table__
+    claimed = db.session.execute(
+        db.update(table)
+        .where(
+            table.c.id == user.id,
+            table.c.totp_last_step.is_(None) | (table.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+    return claimed.rowcount == 1
 
 
 def enable_totp(user: User, secret: str, code: str) -> None:
-    """Turn on TOTP once the user proves their authenticator shows the right code."""
-    if not totp_matches(secret, code):
+    """Turn on TOTP once the user proves their authenticator shows the right code (which is
+    then used: it cannot sign in as well)."""
+    step = totp_step(secret, code)
+    if step is None:
         raise Unprocessable(
             "That code does not match. Check the time on your device and try again.",
             {"fields": {"code": ["Wrong code."]}},
         )
     user.totp_secret = secret
+    user.totp_last_step = step
     db.session.commit()
     record("user.totp_enabled", f"user:{user.email}", site=user.site_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
@@ -112,19 +113,81 @@ def test_an_active_session_stays_signed_in(app, make_user, monkeypatch):
         assert client.get("/console/activity").status_code == 200
 
 
-def test_totp_is_asked_after_the_password(app, make_user):
-    user = make_user("a@example.com", "owner")
+def enrol_totp(user) -> pyotp.TOTP:
+    """TOTP on for ``user``, enrolled with the previous time step's code (which that uses)."""
     secret = users.new_totp_secret()
-    users.enable_totp(user, secret, pyotp.TOTP(secret).now())
+    totp = pyotp.TOTP(secret)
+    users.enable_totp(user, secret, totp.at(time.time() - 30))
+    return totp
+
+
+def code_step(client, code: str):
+    sign_in(client, "a@example.com")
+    return post_form(client, "/console/login/code", {"code": code})
+
+
+def test_totp_is_asked_after_the_password(app, make_user):
+    totp = enrol_totp(make_user("a@example.com", "owner"))
     client = app.test_client()
     response = sign_in(client, "a@example.com")
     assert response.headers["Location"] == "/console/login/code"
     assert client.get("/console/activity").status_code == 302  # not signed in yet
     wrong = post_form(client, "/console/login/code", {"code": "000000"})
     assert wrong.status_code == 401
-    right = post_form(client, "/console/login/code", {"code": pyotp.TOTP(secret).now()})
+    right = post_form(client, "/console/login/code", {"code": totp.now()})
     assert right.status_code == 302
     assert client.get("/console/activity").status_code == 200
+
+
+def test_a_totp_code_signs_in_once_within_its_window(app, make_user, monkeypatch):
+    totp = enrol_totp(make_user("a@example.com", "owner"))
+    now = time.time()
+    code = totp.at(now)
+    assert code_step(app.test_client(), code).status_code == 302
+    # The same code again, from another client, 10 s later (still inside its window): refused.
+    monkeypatch.setattr(time, "time", lambda: now + 10)
+    replay = code_step(app.test_client(), code)
+    assert replay.status_code == 401
+    assert GENERIC_FAILURE in replay.get_data(as_text=True)
+    # An earlier step's code, still within the drift allowed, is older than the one used.
+    assert code_step(app.test_client(), totp.at(now - 30)).status_code == 401
+    # The next step's code works, once.
+    monkeypatch.setattr(time, "time", lambda: now + 30)
+    assert code_step(app.test_client(), totp.at(now + 30)).status_code == 302
+    assert code_step(app.test_client(), totp.at(now + 30)).status_code == 401
+    failures = query_activity(action="login.failed").items
+    assert [entry.details["reason"] for entry in failures][:2] == ["wrong or used TOTP code"] * 2
+
+
+def test_the_enrolment_code_cannot_sign_in(app, make_user):
+    user = make_user("a@example.com", "owner")
+    secret = users.new_totp_secret()
+    code = pyotp.TOTP(secret).now()
+    users.enable_totp(user, secret, code)
+    assert code_step(app.test_client(), code).status_code == 401
+
+
+def test_totp_step_takes_the_current_step_and_its_neighbours_only():
+    secret = users.new_totp_secret()
+    totp = pyotp.TOTP(secret)
+    now = 1_800_000_000.0  # a step boundary: 60,000,000 * 30
+    current = totp.timecode(datetime.fromtimestamp(now, UTC))
+    for offset in (-1, 0, 1):
+        code = totp.at(now + 30 * offset)
+        assert users.totp_step(secret, code, now) == current + offset
+        assert users.totp_step(secret, f" {code[:3]} {code[3:]} ", now) == current + offset
+    assert users.totp_step(secret, totp.at(now - 60), now) is None  # two steps back: too old
+    assert users.totp_step(secret, totp.at(now + 60), now) is None
+    for garbage in (
+        "",
+        "12345",
+        "1234567",
+        "abcdef",
+        "\uff11\uff12\uff13\uff14\uff15\uff16",
+        "\u0661" * 6,
+        None,
+    ):
+        assert users.totp_step(secret, garbage, now) is None
 
 
 def test_owners_must_enrol_totp_when_required(app, make_user):
