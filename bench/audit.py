@@ -25,35 +25,11 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
+from bench.ledger_events import RECORDS_PER_SUBJECT, consent_events
+
 SITE = "bench-site"
 P95_BAR_MS = 10.0
 EXPORT_BAR = 50_000
-RECORDS_PER_SUBJECT = 4
-DOCUMENTS = {"privacy": {"version": 3, "sha256": "ab" * 32}}
-CHOICES = {
-    "accept_all": {"necessary": True, "analytics": True, "marketing": True},
-    "reject_all": {"necessary": True, "analytics": False, "marketing": False},
-    "custom": {"necessary": True, "analytics": True, "marketing": False},
-}
-
-
-def events(first: int, last: int, subjects: int, start: datetime, step: timedelta):
-    rng = random.Random(first)
-    for index in range(first, last):
-        action = rng.choice(("accept_all", "accept_all", "reject_all", "custom"))
-        yield {
-            "subject": f"s_bench_{index % subjects:010d}",
-            "action": action,
-            "choices": CHOICES[action],
-            "documents": DOCUMENTS,
-            "revision": "ef" * 32,
-            "method": "banner",
-            "gpc": index % 17 == 0,
-            "locale": "en",
-            "page": "https://news.example.com/article/1",
-            "user_agent": "Firefox 140 / Linux / desktop",
-            "recorded_at": start + step * index,
-        }
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -135,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {db.engine.dialect.name}; {subjects:,} subjects over the largest size")
         for size in sizes:
             started = time.perf_counter()
-            bulk_append(SITE, events(seeded, size, subjects, start, step))
+            bulk_append(
+                SITE, consent_events(seeded, size, subjects=subjects, start=start, step=step)
+            )
             seconds = time.perf_counter() - started
             print(
                 f"seeded {size - seeded:,} records to {size:,} in {seconds:.1f} s "

@@ -25,9 +25,9 @@ def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[s
 
 
 def bulk_append(site_id: str, events: Iterable[dict[str, Any]], batch_size: int = 5_000) -> int:
-    """Append ``events`` (fields of ``ConsentEventSchema`` plus optional ``recorded_at`` and
-    ``user_agent``) to the site's ledger; returns how many were appended. Events are trusted:
-    categories and documents are not checked against the site."""
+    """Append ``events`` (fields of ``ConsentEventSchema`` plus optional ``recorded_at``,
+    ``user_agent``, ``region`` and ``mode``) to the site's ledger; returns how many were
+    appended. Events are trusted: categories and documents are not checked against the site."""
     site = get_site(site_id)
     appended = 0
     for batch in _batches(events, batch_size):
@@ -56,4 +56,7 @@ def bulk_item(event: dict[str, Any]) -> dict[str, Any]:
         "client_event_id": client_event_id,
         "request_sha256": request_fingerprint({"client_event_id": client_event_id}),
         "recorded_at": event.get("recorded_at"),
+        # Where the visitor was and the banner's mode there, when the import knows them.
+        "region": event.get("region"),
+        "mode": event.get("mode"),
     }
