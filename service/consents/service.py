@@ -237,6 +237,7 @@ class PastEvent:
     origin: str | None
     user_agent: str | None
     at: datetime
+    region: str | None = None  # where the visitor was (None: unknown), as a CDN header says
 
 
 def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 500) -> int:
@@ -252,6 +253,7 @@ def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 
             choices = check_event(site, past.event, past.origin)
             fingerprint = request_fingerprint(past.event)
             item = entry_item(site.id, past.event, choices, fingerprint, past.user_agent)
+            item = with_place(site.id, item, past.region, site.mode_for(past.region))
             pending = PendingAppend(site, past.event["documents"], item | {"recorded_at": past.at})
             group.append(pending)
         end_session_transaction()

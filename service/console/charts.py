@@ -125,17 +125,23 @@ def line_chart(
     return Markup("".join(parts))
 
 
-def _legend(names: list[str], x0: int, y0: int) -> str:
+def _legend(names: list[str], x0: int, y0: int, swatches: bool = False) -> str:
+    """A key per series: a stroke in its colour and dash (lines), or a filled square in its
+    colour (bars, whose parts are filled areas)."""
     parts = ['<g class="legend">']
     for i, name in enumerate(names):
         colour, dash = SERIES_STYLE.get(name, ("#333333", ""))
         lx = x0 + i * 150
-        extra = {"stroke_dasharray": dash} if dash else {}
+        if swatches:
+            square = _attrs(x=lx + 7, y=y0 - 7, width=14, height=14, fill=colour)
+            key = f'<rect {square} class="swatch"/>'
+        else:
+            extra = {"stroke_dasharray": dash} if dash else {}
+            stroke = _attrs(x1=lx, x2=lx + 28, y1=y0, y2=y0, stroke=colour, **extra)
+            key = f'<line {stroke} class="series"/>'
         parts.append(
-            f"<line {_attrs(x1=lx, x2=lx + 28, y1=y0, y2=y0, stroke=colour, **extra)} "
-            'class="series"/>'
-            f'<text {_attrs(x=lx + 34, y=y0 + 4)} class="tick">{escape(LABELS.get(name, name))}'
-            "</text>"
+            key + f'<text {_attrs(x=lx + 34, y=y0 + 4)} class="tick">'
+            f"{escape(LABELS.get(name, name))}</text>"
         )
     parts.append("</g>")
     return "".join(parts)
@@ -152,7 +158,7 @@ def _describe(days: list[date], series: dict[str, list[int]], markers: list[Mark
 
 
 def share_bars(chart_id: str, title: str, rows: list[tuple[str, dict[str, int]]]) -> Markup:
-    """One 100 % stacked bar per row (a document version), split by action."""
+    """One 100 % stacked bar per row (a document version, a region), split by action."""
     width, row_h, left = 820, 34, 150
     height = 40 + row_h * max(len(rows), 1) + 30
     plot_w = width - left - 20
@@ -186,7 +192,7 @@ def share_bars(chart_id: str, title: str, rows: list[tuple[str, dict[str, int]]]
                     f'text-anchor="middle">{part:.0%}</text>'
                 )
             offset += w
-    parts.append(_legend(names, left, height - 12))
+    parts.append(_legend(names, left, height - 12, swatches=True))
     parts.append("</svg>")
     return Markup("".join(parts))
 

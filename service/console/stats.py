@@ -27,6 +27,7 @@ from ..sites.service import get_site
 from ..timeutil import utcnow
 
 DECISIONS = ("accept_all", "reject_all", "custom")
+UNKNOWN_REGION = "unknown"
 SETTLE = timedelta(minutes=10)
 STEP_MINUTES = 5
 # Longer spans are summed by the database; shorter ones (the last minutes) row by row.
@@ -47,7 +48,23 @@ class DailyStats(db.Model):
 
 
 def empty_day() -> dict[str, Any]:
-    return {"actions": dict.fromkeys(ACTIONS, 0), "gpc": 0, "granted": {}, "versions": {}}
+    return {
+        "actions": dict.fromkeys(ACTIONS, 0),
+        "gpc": 0,
+        "granted": {},
+        "versions": {},
+        "regions": {},
+    }
+
+
+def region_key(region: str | None) -> str:
+    """A record's region as the overview groups it (the audit stats' ``unknown`` for none)."""
+    return region or UNKNOWN_REGION
+
+
+def _add_counts(target: dict[str, int], counts: dict[str, int]) -> None:
+    for action, n in counts.items():
+        target[action] = target.get(action, 0) + n
 
 
 def merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -57,16 +74,15 @@ def merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
         "gpc": total["gpc"] + part["gpc"],
         "granted": dict(total["granted"]),
         "versions": {k: {v: dict(a) for v, a in vs.items()} for k, vs in total["versions"].items()},
+        "regions": {region: dict(a) for region, a in total["regions"].items()},
     }
-    for action, n in part["actions"].items():
-        out["actions"][action] = out["actions"].get(action, 0) + n
-    for category, n in part["granted"].items():
-        out["granted"][category] = out["granted"].get(category, 0) + n
+    _add_counts(out["actions"], part["actions"])
+    _add_counts(out["granted"], part["granted"])
     for kind, versions in part["versions"].items():
         for version, actions in versions.items():
-            target = out["versions"].setdefault(kind, {}).setdefault(version, {})
-            for action, n in actions.items():
-                target[action] = target.get(action, 0) + n
+            _add_counts(out["versions"].setdefault(kind, {}).setdefault(version, {}), actions)
+    for region, actions in part["regions"].items():
+        _add_counts(out["regions"].setdefault(region, {}), actions)
     return out
 
 
@@ -78,12 +94,14 @@ def count_range(site_id: str, categories: list[str], start: datetime, end: datet
     records = ConsentRecord
     counts = empty_day()
     rows = db.session.execute(
-        db.select(records.action, records.gpc, records.choices, records.documents).where(
-            records.site_id == site_id, records.recorded_at >= start, records.recorded_at < end
-        )
+        db.select(
+            records.action, records.gpc, records.choices, records.documents, records.region
+        ).where(records.site_id == site_id, records.recorded_at >= start, records.recorded_at < end)
     )
-    for action, gpc, choices, documents in rows:
+    for action, gpc, choices, documents, region in rows:
         counts["actions"][action] = counts["actions"].get(action, 0) + 1
+        per_region = counts["regions"].setdefault(region_key(region), {})
+        per_region[action] = per_region.get(action, 0) + 1
         counts["gpc"] += int(bool(gpc))
         if action in DECISIONS:
             for cat in categories:
@@ -124,6 +142,11 @@ def _count_in_sql(site_id: str, categories: list[str], start: datetime, end: dat
                 continue
             per_version = counts["versions"].setdefault(kind, {}).setdefault(str(ref), {})
             per_version[action] = per_version.get(action, 0) + n
+    query = db.select(records.region, records.action, func.count())
+    for region, action, n in db.session.execute(
+        query.where(*where).group_by(records.region, records.action)
+    ):
+        _add_counts(counts["regions"].setdefault(region_key(region), {}), {action: n})
     return counts
 
 
@@ -158,8 +181,9 @@ def daily_counts(site_id: str, first: date, last: date, now: datetime | None = N
         day = first + timedelta(days=offset)
         start, end = day_bounds(day)
         row = cached.get(day)
-        counts = row.counts if row else empty_day()
-        through = datetime.fromisoformat(counts["through"]) if row else start
+        current = row is not None and set(row.counts) >= set(empty_day())
+        counts = row.counts if current else empty_day()  # an older shape is counted again
+        through = datetime.fromisoformat(counts["through"]) if current else start
         horizon = max(min(end, settled), start)
         if horizon > through:
             counts = merge(counts, count_range(site_id, categories, through, horizon))
@@ -198,16 +222,7 @@ class Overview:
     def totals(self) -> dict[str, Any]:
         total = empty_day()
         for counts in self.days.values():
-            for action, n in counts["actions"].items():
-                total["actions"][action] = total["actions"].get(action, 0) + n
-            total["gpc"] += counts["gpc"]
-            for cat, n in counts["granted"].items():
-                total["granted"][cat] = total["granted"].get(cat, 0) + n
-            for kind, versions in counts["versions"].items():
-                for version, actions in versions.items():
-                    target = total["versions"].setdefault(kind, {}).setdefault(version, {})
-                    for action, n in actions.items():
-                        target[action] = target.get(action, 0) + n
+            total = merge(total, counts)
         return total
 
 

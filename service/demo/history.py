@@ -9,8 +9,9 @@ published on their day of the month the same way (``publish_text(now=...)``).
 The month: the policies of ``seed_demo`` from the first day; a non-material cookie policy update
 on day 8; a **material** privacy policy change on day 15, after which returning visitors are asked
 again and answer again; a non-material terms update on day 22. Visitors come more on weekdays,
-in four banner languages (Dutch and Italian readers get the English banner), about one in eleven
-sends Global Privacy Control, and some later withdraw from the preferences dialog.
+in four banner languages (Dutch and Italian readers get the English banner), from a dozen
+European regions (a few with none known), about one in eleven sends Global Privacy Control, and
+some later withdraw from the preferences dialog.
 
 The plan is drawn from a seeded random generator: the same ``now`` gives the same month. Seeding
 runs only on an empty ledger (and each event's ``client_event_id`` is derived from the plan, so
@@ -53,6 +54,17 @@ USER_AGENTS = [
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Mobile Safari/537.36",
 ]
+# Where the visitors read from, by language (ISO 3166 codes, all opt-in regions), for the
+# overview's breakdown by region; some come through without a region header.
+REGIONS = {
+    "en": ("GB", "GB", "GB", "IE", "NL", "DE"),
+    "de": ("DE", "DE", "DE", "AT", "CH"),
+    "fr": ("FR", "FR", "FR", "BE", "CH"),
+    "es": ("ES",),
+    "nl": ("NL", "NL", "BE"),
+    "it": ("IT",),
+}
+UNKNOWN_REGION_SHARE = 0.06
 GPC_SHARE = 0.09
 RETURN_AFTER_MATERIAL_SHARE = 0.6
 WITHDRAW_SHARE = 0.06  # of the visitors whose last answer granted something
@@ -117,6 +129,7 @@ class PlannedEvent:
     language: str
     user_agent: str
     key: str  # the visitor and the event's place in their story: names its client_event_id
+    region: str | None = None  # where the visitor was (None: no region header came)
 
 
 @dataclass
@@ -173,15 +186,26 @@ def _pick_language(rng: random.Random) -> str:
     return LANGUAGES[0][1]
 
 
+def _region(subject: str, language: str) -> str | None:
+    """The visitor's region, drawn from a generator of their own (the month's plan, drawn from
+    the shared one, stays what it was)."""
+    rng = random.Random(subject)
+    if rng.random() < UNKNOWN_REGION_SHARE:
+        return None
+    return rng.choice(REGIONS[language])
+
+
 def _visitor(rng: random.Random, arrival: datetime, material_at: datetime) -> list[PlannedEvent]:
     """A visitor's events: the first answer, maybe a second thought, a re-consent after the
     material change, a withdrawal."""
     subject = f"v_{rng.getrandbits(64):016x}"
     language, agent = _pick_language(rng), rng.choice(USER_AGENTS)
+    region = _region(subject, language)
 
     def event(at: datetime, action: str, choices: dict, method: str, gpc: bool) -> PlannedEvent:
         key = f"{subject}:{at.isoformat()}"
-        return PlannedEvent(at, subject, action, dict(choices), method, gpc, language, agent, key)
+        planned = (at, subject, action, dict(choices), method, gpc, language, agent, key, region)
+        return PlannedEvent(*planned)
 
     if rng.random() < GPC_SHARE:
         # As the widget does: GPC refuses the sale category at once, then the banner asks about
@@ -289,9 +313,11 @@ def _record(plan: list[PlannedEvent], site: Any, base_url: str) -> int:
     def past_events():
         for planned in plan:
             refs = consents.site_context(site.id, at=planned.at).document_refs
-            key = (planned.language, repr(sorted(refs.items())))
+            key = (planned.language, planned.region, repr(sorted(refs.items())))
             if key not in revisions:
-                config = build_banner_config(site, planned.language, base_url, planned.at, None)
+                config = build_banner_config(
+                    site, planned.language, base_url, planned.at, planned.region
+                )
                 revisions[key] = (config["locale"], config["revision"])
             locale, revision = revisions[key]
             event = {
@@ -306,6 +332,8 @@ def _record(plan: list[PlannedEvent], site: Any, base_url: str) -> int:
                 "locale": locale,
                 "page": f"{base_url}/demo",
             }
-            yield consents.PastEvent(schema.load(event), base_url, planned.user_agent, planned.at)
+            yield consents.PastEvent(
+                schema.load(event), base_url, planned.user_agent, planned.at, planned.region
+            )
 
     return consents.record_history(site.id, past_events())

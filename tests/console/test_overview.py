@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.console import stats
+from service.consents.bulk import bulk_append
+from service.console import charts, stats
 from service.console.stats import DailyStats
 from service.extensions import db
 from service.timeutil import utcnow
@@ -70,10 +71,114 @@ def test_merge_adds_every_count():
     one["actions"]["accept_all"] = 2
     one["granted"] = {"analytics": 2}
     one["versions"] = {"privacy": {"1": {"accept_all": 2}}}
+    one["regions"] = {"DE": {"accept_all": 2}}
     two = stats.merge(one, one)
     assert two["actions"]["accept_all"] == 4 and two["granted"] == {"analytics": 4}
     assert two["versions"] == {"privacy": {"1": {"accept_all": 4}}}
-    assert one["actions"]["accept_all"] == 2  # the inputs are left alone
+    assert two["regions"] == {"DE": {"accept_all": 4}}
+    assert one["actions"]["accept_all"] == 2 and one["regions"]["DE"]["accept_all"] == 2
+
+
+REGIONAL = [("DE", "accept_all")] * 3 + [
+    ("US-CA", "reject_all"),
+    (None, "custom"),
+    (None, "custom"),
+]
+BY_REGION = {"DE": {"accept_all": 3}, "US-CA": {"reject_all": 1}, "unknown": {"custom": 2}}
+
+
+def record_regional(make_site) -> None:
+    """Six consents of the last minute from three places (one unknown), through the import
+    path (which carries region and mode, as the live path does)."""
+    make_site(SITE)
+    now = utcnow() - timedelta(seconds=30)
+    choices = {
+        "accept_all": {"necessary": True, "analytics": True, "marketing": True},
+        "reject_all": {"necessary": True, "analytics": False, "marketing": False},
+        "custom": {"necessary": True, "analytics": True, "marketing": False},
+    }
+    events = [
+        {
+            "subject": f"s_region_{n:04}",
+            "action": action,
+            "choices": choices[action],
+            "documents": {},
+            "revision": "r" * 64,
+            "method": "banner",
+            "recorded_at": now + timedelta(seconds=n),
+            **({"region": region, "mode": "opt-in"} if region else {}),
+        }
+        for n, (region, action) in enumerate(REGIONAL)
+    ]
+    bulk_append(SITE, events)
+
+
+def test_counts_by_region_are_the_same_counted_live_and_kept(make_site):
+    record_regional(make_site)
+    today = utcnow().date()
+    assert stats.daily_counts(SITE, today, today)[today]["regions"] == BY_REGION  # row by row
+    tomorrow = utcnow() + timedelta(days=1, hours=1)
+    counted = stats.daily_counts(SITE, today, today, now=tomorrow)  # summed in SQL, then kept
+    assert counted[today]["regions"] == BY_REGION
+    assert db.session.get(DailyStats, (SITE, today)).counts["regions"] == BY_REGION
+
+
+def test_a_day_kept_before_regions_were_counted_is_counted_again(make_site):
+    record_regional(make_site)
+    today = utcnow().date()
+    tomorrow = utcnow() + timedelta(days=1, hours=1)
+    old_shape = {**stats.empty_day(), "through": tomorrow.isoformat()}
+    del old_shape["regions"]
+    old_shape["actions"]["accept_all"] = 99  # whatever it said is replaced
+    db.session.add(DailyStats(site_id=SITE, day=today, counts=old_shape))
+    db.session.commit()
+    counted = stats.daily_counts(SITE, today, today, now=tomorrow)[today]
+    assert counted["regions"] == BY_REGION and counted["actions"]["accept_all"] == 3
+
+
+def test_overview_shows_answers_by_region_with_a_chart_table_and_csv(make_site, signed_in):
+    record_regional(make_site)
+    auditor = signed_in("auditor")
+    html = auditor.get(f"/console/sites/{SITE}/").get_data(as_text=True)
+    section = html.split('id="regions-h"', 1)[1].split("</section>", 1)[0]
+    assert 'id="by-region"' in section and "DE (3)" in section and "unknown (2)" in section
+    rows = [row.split("</th>")[0] for row in section.split('<th scope="row">')[1:]]
+    assert rows == ["DE", "US-CA", "unknown"]  # most first, unknown last
+    assert "<td>3</td><td>3 (100 %)</td>" in section
+    csv = auditor.get(f"/console/sites/{SITE}/overview-regions.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert "attachment" in csv.headers["Content-Disposition"]
+    lines = csv.get_data(as_text=True).strip().splitlines()
+    assert (
+        lines[0] == "region,total,accept_all,reject_all,custom,withdraw,acknowledge,opt_out,opt_in"
+    )
+    assert lines[1:] == ["DE,3,3,0,0,0,0,0,0", "US-CA,1,0,1,0,0,0,0,0", "unknown,2,0,0,2,0,0,0,0"]
+    assert signed_in("editor").get(f"/console/sites/{SITE}/overview-regions.csv").status_code == 403
+
+
+def test_the_region_chart_sums_the_smallest_regions_into_one_bar():
+    from service.console.views.overview import CHARTED_REGIONS, region_chart_rows, region_rows
+
+    regions = {f"R{n:02}": {"accept_all": 100 - n} for n in range(CHARTED_REGIONS + 3)}
+    regions["unknown"] = {"custom": 500}
+    rows = region_chart_rows(region_rows(regions))
+    assert len(rows) == CHARTED_REGIONS + 1
+    assert rows[0] == ("R00 (100)", {"accept_all": 100})
+    label, counts = rows[-1]
+    assert label == "4 other regions (761)"  # R12, R13, R14 and unknown
+    assert counts == {"accept_all": 88 + 87 + 86, "custom": 500}
+
+
+def test_bar_legends_use_filled_swatches_and_line_legends_strokes():
+    bars = charts.share_bars("b", "Bars", [("v1", {"accept_all": 2, "reject_all": 1})])
+    legend = bars.split('<g class="legend">', 1)[1]
+    assert legend.count('class="swatch"') == 2 and "<line" not in legend
+    assert 'fill="#0072B2"' in legend
+    days = [utcnow().date()]
+    line = charts.line_chart("l", "Lines", days, {"accept_all": [1], "reject_all": [2]}, [])
+    legend = line.split('<g class="legend">', 1)[1]
+    assert legend.count("<line") == 2 and "swatch" not in legend
+    assert 'stroke-dasharray="6 3"' in legend
 
 
 def test_bad_dates_answer_a_readable_422(client, admin, make_site, signed_in):

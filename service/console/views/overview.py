@@ -17,6 +17,27 @@ from .base import bp, page
 from .forms import parse_day
 
 SHOWN = ("accept_all", "reject_all", "custom", "withdraw")
+CHARTED_REGIONS = 12  # the chart's bars; the table lists every region
+
+
+def region_rows(regions: dict[str, dict[str, int]]) -> list[tuple[str, dict[str, int]]]:
+    """``(region, counts per action)``, the most consents first (then by code), unknown last."""
+    return sorted(
+        regions.items(),
+        key=lambda item: (item[0] == stats.UNKNOWN_REGION, -sum(item[1].values()), item[0]),
+    )
+
+
+def region_chart_rows(rows: list[tuple[str, dict[str, int]]]) -> list[tuple[str, dict[str, int]]]:
+    """The chart's bars: the largest regions, the rest summed as one bar."""
+    shown, rest = rows[:CHARTED_REGIONS], rows[CHARTED_REGIONS:]
+    if rest:
+        other: dict[str, int] = {}
+        for _region, counts in rest:
+            for action, n in counts.items():
+                other[action] = other.get(action, 0) + n
+        shown = [*shown, (f"{len(rest)} other regions", other)]
+    return [(f"{label} ({sum(counts.values()):,})", counts) for label, counts in shown]
 
 
 @bp.route("/")
@@ -76,6 +97,7 @@ def overview(site: str):
         for kind, versions in sorted(totals["versions"].items())
         for version, counts in sorted(versions.items(), key=lambda item: int(item[0]))
     ]
+    by_region = region_rows(totals["regions"])
     markers = version_markers(site, first, last)
     return render_template(
         "console/overview.html",
@@ -100,6 +122,12 @@ def overview(site: str):
             "by-version", "Share of each answer, by document version", by_version
         ),
         rates_chart=charts.rate_bars("opt-in", "Opt-in rate per category", rates),
+        by_region=by_region,
+        regions_chart=charts.share_bars(
+            "by-region",
+            "Share of each answer, by region (consents in brackets)",
+            region_chart_rows(by_region),
+        ),
         markers=markers,
     )
 
@@ -122,7 +150,24 @@ def overview_csv(site: str):
                 *[counts["granted"].get(c, 0) for c in categories],
             ]
         )
-    name = f"consentry-{site}-{first}-{last}.csv"
+    return csv_download(out, f"consentry-{site}-{first}-{last}.csv")
+
+
+@bp.route("/sites/<site>/overview-regions.csv")
+@page("audit:read")
+def overview_regions_csv(site: str):
+    """The answers by region over the period: one row per region (``unknown``: none known)."""
+    first, last = window()
+    totals = stats.overview(site, first, last).totals()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["region", "total", *stats.ACTIONS])
+    for region, counts in region_rows(totals["regions"]):
+        writer.writerow([region, sum(counts.values()), *[counts.get(a, 0) for a in stats.ACTIONS]])
+    return csv_download(out, f"consentry-{site}-regions-{first}-{last}.csv")
+
+
+def csv_download(out: io.StringIO, name: str) -> Response:
     return Response(
         out.getvalue(),
         mimetype="text/csv",
