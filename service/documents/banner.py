@@ -198,12 +198,19 @@ def build_entry(
 
 
 def build_banner_config(
-    site: Site, requested: str | None, base_url: str, now: datetime, region: str | None
+    site: Site,
+    requested: str | None,
+    base_url: str,
+    now: datetime,
+    region: str | None,
+    documents: dict[str, DocumentVersion] | None = None,
 ) -> dict[str, Any]:
     """The config as the widget protocol describes it, for a visitor from ``region`` (None:
     unknown, which gets the strictest mode the site uses); ``revision`` hashes all of the rest,
-    the region and its mode included."""
-    documents = service.current_documents(site.id, now)
+    the region and its mode included. ``documents``: the versions to show instead of those in
+    force (a console preview of a draft)."""
+    if documents is None:
+        documents = service.current_documents(site.id, now)
     banner = documents.get("banner")
     if banner is not None:
         fallback = (

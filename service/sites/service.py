@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from ..activity.service import record
@@ -121,16 +121,31 @@ def update_site(site_id: str, changes: dict[str, Any]) -> Site:
     # Reads (the site, its documents for the linter), then writes: take the write lock first.
     write_transaction()
     site = get_site(site_id, lock=True)
-    merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
-    merged |= changes
-    check_consistency(merged)
-    check_site_settings(site_id, merged)
+    check_changes(site, changes)
     for name, value in changes.items():
         setattr(site, name, value)
     bump_config_version(site)
     db.session.commit()
     record("site.changed", f"site:{site_id}", site=site_id, details={"fields": sorted(changes)})
     return site
+
+
+def check_changes(site: Site, changes: dict[str, Any]) -> None:
+    """The rules a change must pass, checked on the site as it would be (``update_site``)."""
+    merged = {name: getattr(site, name) for name in CONSISTENT_FIELDS} | site_settings(site)
+    merged |= changes
+    check_consistency(merged)
+    check_site_settings(site.id, merged)
+
+
+def draft_site(site_id: str, changes: dict[str, Any]) -> Site:
+    """The site as it would be with ``changes``, checked as :func:`update_site` checks them but
+    not saved: a copy outside the session (a console preview of unsaved settings)."""
+    changes = merge_mode_names(changes)
+    site = get_site(site_id)
+    check_changes(site, changes)
+    columns = {attr.key: getattr(site, attr.key) for attr in inspect(Site).column_attrs}
+    return Site(**(columns | changes))
 
 
 # The fields check_consistency reads together

@@ -249,6 +249,64 @@ def test_banner_preview_runs_the_real_widget(owner, live):
     assert page.evaluate("window.__csp") == []
 
 
+def frame_axe_violations(frame) -> list:
+    frame.evaluate(AXE.read_text(encoding="utf-8"))
+    return frame.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))"""
+    )
+
+
+def test_banner_preview_of_a_draft_banner_text_and_unsaved_settings(owner, live, artifacts):
+    from service.documents.service import create_draft
+    from service.sites.service import get_site
+
+    page = owner
+    with live.app.app_context():
+        texts = {
+            "en": {"title": "Two questions, briefly", "body": "May we measure our audience?"},
+            "de": {"title": "Kurz gefragt", "body": "Dürfen wir die Reichweite messen?"},
+        }
+        version = create_draft(SITE, "banner", texts).document.version
+        config_version = get_site(SITE).config_version
+    before = ledger_size(live)
+    # The settings form's values, unsaved: a boxed banner in other colours.
+    page.goto(f"{live.url}{BASE}/settings")
+    theme = '{"accent": "#8a2c00", "background": "#fff8ef", "text": "#1b1f24", "position": "box"}'
+    page.locator("#f-theme").fill(theme)
+    page.get_by_role("button", name="Preview the banner with these settings").click()
+    expect(page.locator("#preview-shows")).to_contain_text("unsaved settings (theme)")
+    # With the draft banner text, in German: the unsaved settings are carried along.
+    page.get_by_label("Banner text").select_option(str(version))
+    page.get_by_label("Language").fill("de")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#preview-shows")).to_contain_text(f"banner text version {version}")
+    expect(page.locator("#preview-shows")).to_contain_text("unsaved settings (theme)")
+    for title in ("desktop width", "375 pixels"):
+        frame = page.frame_locator(f"iframe[title*='{title}']")
+        expect(frame.locator("#consentry-t")).to_have_text("Kurz gefragt")
+        expect(frame.locator("#consentry .b")).to_have_class(re.compile(r"\bbox\b"))
+        accent = frame.locator("#consentry").evaluate(
+            "root => root.style.getPropertyValue('--consentry-a')"
+        )
+        assert accent == "#8a2c00", title
+    page.wait_for_load_state("networkidle")
+    assert axe_violations(page) == []
+    assert page.evaluate("window.__csp") == []
+    frames = [frame for frame in page.frames if frame != page.main_frame]
+    assert len(frames) == 2
+    for frame in frames:
+        assert frame_axe_violations(frame) == [], frame.url
+        assert frame.evaluate("window.__csp") == [], frame.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(artifacts / "console-preview-draft.png"), full_page=True)
+    page.locator("iframe.frame-mobile").screenshot(path=str(artifacts / "preview-draft-375.png"))
+    # Nothing was saved or recorded.
+    with live.app.app_context():
+        assert get_site(SITE).config_version == config_version
+    assert ledger_size(live) == before
+
+
 @pytest.mark.parametrize(
     ("role", "allowed", "refused"),
     [
