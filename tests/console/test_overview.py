@@ -113,13 +113,17 @@ def record_regional(make_site) -> None:
     bulk_append(SITE, events)
 
 
-def test_counts_by_region_are_the_same_counted_live_and_kept(make_site):
+def test_counts_by_region_are_the_same_row_by_row_in_sql_and_kept(make_site):
     record_regional(make_site)
-    today = utcnow().date()
-    assert stats.daily_counts(SITE, today, today)[today]["regions"] == BY_REGION  # row by row
-    tomorrow = utcnow() + timedelta(days=1, hours=1)
-    counted = stats.daily_counts(SITE, today, today, now=tomorrow)  # summed in SQL, then kept
-    assert counted[today]["regions"] == BY_REGION
+    now = utcnow()
+    categories = ["necessary", "analytics", "marketing"]
+    minutes = (now - timedelta(minutes=5), now + timedelta(minutes=1))  # row by row
+    hours = (now - timedelta(hours=2), now + timedelta(hours=1))  # summed in SQL
+    assert minutes[1] - minutes[0] < stats.SQL_SPAN < hours[1] - hours[0]
+    assert stats.count_range(SITE, categories, *minutes)["regions"] == BY_REGION
+    assert stats.count_range(SITE, categories, *hours)["regions"] == BY_REGION
+    today, tomorrow = now.date(), now + timedelta(days=1, hours=1)
+    assert stats.daily_counts(SITE, today, today, now=tomorrow)[today]["regions"] == BY_REGION
     assert db.session.get(DailyStats, (SITE, today)).counts["regions"] == BY_REGION
 
 
