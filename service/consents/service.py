@@ -252,8 +252,16 @@ def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 
             site = site_context(site_id, at=past.at)
             choices = check_event(site, past.event, past.origin)
             fingerprint = request_fingerprint(past.event)
-            item = entry_item(site.id, past.event, choices, fingerprint, past.user_agent)
-            item = with_place(site.id, item, past.region, site.mode_for(past.region))
+            region = past.region
+            item = entry_item(
+                site.id,
+                past.event,
+                choices,
+                fingerprint,
+                past.user_agent,
+                region,
+                site.mode_for(region),
+            )
             pending = PendingAppend(site, past.event["documents"], item | {"recorded_at": past.at})
             group.append(pending)
         end_session_transaction()
@@ -508,7 +516,8 @@ def entry_item(
 ) -> dict[str, Any]:
     """What an entry records of an event, before it gets its place in the chain (JSON-ready),
     with its body's template and its id made ahead of the append lock. A live event records the
-    visitor's ``region`` and the banner's ``mode``; past events (the demo's month) know neither."""
+    visitor's ``region`` and the banner's ``mode``, as do past events (the demo's month); imports
+    (``bulk``) may know neither."""
     item = {
         "subject": event["subject"],
         "action": event["action"],

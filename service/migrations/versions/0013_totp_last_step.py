@@ -1,7 +1,7 @@
 """console users keep the time step of their last accepted TOTP code
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 21:45:00
 
 A TOTP code is accepted once: a sign-in must name a later time step than the last one accepted
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
