@@ -83,7 +83,7 @@ def test_the_preview_shows_the_site_in_force_unless_a_draft_is_asked_for(make_si
     make_site(SITE)
     page = signed_in("editor", site=SITE).get(f"{BASE}/preview")
     assert page.status_code == 200 and preview_config(page.get_data(as_text=True)) is None
-    assert "the site&#39;s configuration in force now" in page.get_data(as_text=True)
+    assert "the site's configuration in force now" in page.get_data(as_text=True)
 
 
 def test_a_draft_banner_text_is_previewed_per_locale(make_site, signed_in):
@@ -144,11 +144,11 @@ def test_theme_colours_edited_on_the_preview_page(make_site, signed_in):
     make_site(SITE)
     owner = signed_in("owner")
     token = csrf_token(owner, f"{BASE}/preview")
-    colours = {"theme_accent": "#123456", "theme_text": "#fff", "theme_background": "#000"}
+    colours = {"theme_accent": "#ffd166", "theme_text": "#fff", "theme_background": "#000"}
     page = owner.post(f"{BASE}/preview", data={**colours, "theme_radius": "4", "csrf_token": token})
     assert page.status_code == 200
     theme = preview_config(page.get_data(as_text=True))["theme"]
-    assert theme == {"accent": "#123456", "text": "#fff", "background": "#000", "radius": 4}
+    assert theme == {"accent": "#ffd166", "text": "#fff", "background": "#000", "radius": 4}
     assert not get_site(SITE).theme
 
 
@@ -167,6 +167,12 @@ def test_a_draft_a_save_would_refuse_is_not_previewed(make_site, signed_in):
         assert page.status_code == 422, field
         text = page.get_data(as_text=True)
         assert "saving it would be refused" in text and preview_config(text) is None
+    # The compliance linter too: a save would be refused for an unreadable accent.
+    dark = {"theme_accent": "#123456", "theme_background": "#000", "csrf_token": token}
+    unreadable = owner.post(f"{BASE}/preview", data=dark)
+    assert unreadable.status_code == 422 and "contrast of 1.65:1" in unreadable.get_data(
+        as_text=True
+    )
     form = {"settings": "1", "name": "", "allowed_origins": "not an origin", "csrf_token": token}
     refused = owner.post(f"{BASE}/preview", data=form)
     assert refused.status_code == 422 and preview_config(refused.get_data(as_text=True)) is None
