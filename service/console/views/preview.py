@@ -24,7 +24,7 @@ from ...documents.service import current_documents, get_version, list_versions
 from ...documents.views import base_url
 from ...errors import DomainError, NotFound, Unprocessable
 from ...sites.models import Site
-from ...sites.schemas import SiteSettingsSchema
+from ...sites.schemas import SiteSchema, SiteSettingsSchema
 from ...sites.service import draft_site, get_site
 from ...timeutil import utcnow
 from .base import bp, page
@@ -113,10 +113,19 @@ def draft_settings(site: Site, draft: Draft) -> Site:
     except DomainError as error:
         draft.problems = problem_lines(error)
         return site
-    draft.changed = sorted(
-        name for name in changes if getattr(drafted, name) != getattr(site, name, None)
-    )
+    saved = as_loaded(schema, site, list(changes))
+    draft.changed = sorted(name for name in changes if changes[name] != saved.get(name))
     return drafted
+
+
+def as_loaded(schema: SiteSettingsSchema, site: Site, names: list[str]) -> dict[str, Any]:
+    """The site's saved ``names`` as the form would load them (the schema fills defaults in), to
+    tell the settings a draft changes from those it only repeats."""
+    dumped = SiteSchema().dump(site)
+    try:
+        return schema.load({name: dumped[name] for name in names if name in dumped})
+    except ValidationError:  # saved before a rule it now breaks: compare as stored
+        return {name: getattr(site, name, None) for name in names}
 
 
 def render_preview(site_id: str, draft: Draft, shown: Site):
