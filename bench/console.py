@@ -38,11 +38,17 @@ METHODS = ("banner", "banner", "preferences", "gpc")
 REGIONS = ("DE", "DE", "FR", "GB", "ES", None)
 
 
-def privacy_version(size: int):
-    """privacy version 1 for the first half of the ledger, version 2 after."""
-    return lambda index: {
-        "privacy": {"version": 1 if index < size // 2 else 2, "sha256": "ab" * 32}
-    }
+def publish_privacy(site: str, first_at: datetime, second_at: datetime) -> list[dict]:
+    """Privacy versions 1 and 2 of ``site``, taking effect at ``first_at`` and ``second_at``:
+    a search by version looks in the period its version was in force."""
+    from service.documents.service import publish_text
+
+    refs = []
+    for number, moment in ((1, first_at), (2, second_at)):
+        texts = {"en": {"title": "Privacy", "body": f"Version {number} of the privacy policy."}}
+        state, _created = publish_text(site, "privacy", texts, material=True, now=moment)
+        refs.append({"version": state.document.version, "sha256": state.document.content_sha256})
+    return refs
 
 
 def timed(client, url: str) -> float:
@@ -74,6 +80,10 @@ def measure(client, site: str, size: int, samples: int) -> dict:
     rng = random.Random(size)
     subjects = max(size // RECORDS_PER_SUBJECT, 1)
     by_kind: dict[str, list[float]] = {}
+    for kind, url in ledger_searches(site, subjects, rng, today).items():
+        # A fast search that finds nothing would measure nothing.
+        page = client.get(url).get_data(as_text=True)
+        assert f"/console/sites/{site}/ledger/records/" in page, f"{kind}: no records ({url})"
     for _ in range(max(samples // 6, 1)):
         for kind, url in ledger_searches(site, subjects, rng, today).items():
             by_kind.setdefault(kind, []).append(timed(client, url))
@@ -112,6 +122,8 @@ def seed(site: str, size: int) -> float:
     now = datetime.now(UTC)
     start = now - timedelta(days=DAYS - 1, hours=now.hour, minutes=now.minute)
     step = (now - timedelta(minutes=1) - start) / size
+    half = size // 2  # a new privacy version half-way
+    first, second = publish_privacy(site, start - timedelta(minutes=1), start + step * half)
     events = consent_events(
         0,
         size,
@@ -121,7 +133,7 @@ def seed(site: str, size: int) -> float:
         actions=ACTIONS,
         methods=METHODS,
         regions=REGIONS,
-        documents=privacy_version(size),
+        documents=lambda index: {"privacy": first if index < half else second},
     )
     started = time.perf_counter()
     bulk_append(site, events)
