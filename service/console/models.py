@@ -29,7 +29,7 @@ class User(db.Model):
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    # The time step of the last TOTP code accepted: a code is good once (migration 0014).
+    # The time step of the last TOTP code accepted: a code is good once (migration 0015).
     totp_last_step: Mapped[int | None]
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped by a password reset or a disable: every session signed in before it ends.

@@ -1,7 +1,7 @@
 """console users keep the time step of their last accepted TOTP code
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 21:45:00
 
 A TOTP code is accepted once: a sign-in must name a later time step than the last one accepted
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
