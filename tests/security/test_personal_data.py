@@ -122,8 +122,17 @@ def request_hashes(subject: str | None = None) -> list[str | None]:
     return list(db.session.execute(query).scalars())
 
 
+def erase_by_request(client, admin, subject: str) -> None:
+    assert client.post(f"{BASE}/subjects/{subject}/erase", headers=admin).status_code == 200
+
+
+def erase_by_retention(client, admin, subject: str) -> None:
+    apply_retention("news-example", now=utcnow() + timedelta(days=10_000))
+
+
+@pytest.mark.parametrize("erase", [erase_by_request, erase_by_retention])
 def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
-    backend, app, client, admin, make_site
+    backend, app, client, admin, make_site, erase
 ):
     if backend.name != "sqlite":
         pytest.skip("SQLite files only")
@@ -134,7 +143,7 @@ def test_an_erased_subject_leaves_neither_the_sqlite_file_nor_its_wal(
     hashes = request_hashes(subject)  # each confirms a guessed subject: they must go too
     assert len(hashes) == 3 and all(hashes)
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    assert client.post(f"{BASE}/subjects/{subject}/erase", headers=admin).status_code == 200
+    erase(client, admin, subject)
     for name in (path, path + "-wal"):
         if os.path.exists(name):
             with open(name, "rb") as handle:
