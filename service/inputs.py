@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
+from marshmallow import fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest, NotFound
@@ -28,6 +30,17 @@ from .jsonparse import HostileJSON, parse_json
 
 # The largest value of an ``integer`` column (PostgreSQL, and what SQLite tables here hold).
 MAX_DATABASE_INT = 2**31 - 1
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+class QueryInteger(fields.Integer):
+    """An integer in a query string: ASCII digits only. ``int()`` also takes ``" 5"``, ``"1_0"``,
+    ``"+5"`` and other scripts' digits (``"٣"``), which the OpenAPI document's integer is not."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictJSONProvider(DefaultJSONProvider):

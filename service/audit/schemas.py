@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..inputs import QueryInteger
 from ..jurisdictions.regions import normalise_region
 from ..ledger.vocabulary import ACTIONS, METHODS, SUBJECT
 
@@ -86,7 +87,7 @@ class RecordQuerySchema(RangeSchema):
     document = DocumentRef(load_default=None, metadata={"example": "privacy:3"})
     region = RegionFilter(load_default=None, metadata={"example": "US-CA"})
     cursor = fields.String(validate=validate.Length(1, 200), load_default=None)
-    limit = fields.Integer(validate=validate.Range(1, 500), load_default=50)
+    limit = QueryInteger(validate=validate.Range(1, 500), load_default=50)
     order = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..inputs import MAX_DATABASE_INT
+from ..inputs import MAX_DATABASE_INT, QueryInteger
 from ..sites.schemas import LOCALE, ControllerSchema, ThemeSchema
 from ..timeutil import UtcDateTime
 from .locales import DEFAULT_BANNER_TEXTS, LABEL_KEYS, MAX_LOCALE_LENGTH
@@ -25,6 +25,16 @@ def _texts_field(**kwargs) -> fields.Dict:
         ),
         values=fields.Nested(LocaleTextSchema),
         validate=validate.Length(1, 50),
+        # What the validators say, for the OpenAPI document (apispec states neither).
+        metadata={
+            "minProperties": 1,
+            "maxProperties": 50,
+            "propertyNames": {
+                "minLength": 2,
+                "maxLength": MAX_LOCALE_LENGTH,
+                "pattern": LOCALE.pattern,
+            },
+        },
         **kwargs,
     )
 
@@ -55,7 +65,7 @@ class LocaleQuerySchema(Schema):
 
 
 class DiffQuerySchema(LocaleQuerySchema):
-    against = fields.Integer(validate=validate.Range(1, MAX_DATABASE_INT))
+    against = QueryInteger(validate=validate.Range(1, MAX_DATABASE_INT))
 
 
 class VersionSummarySchema(Schema):

@@ -10,6 +10,7 @@ from ..extensions import Blueprint, limiter
 from ..jurisdictions.resolution import resolver
 from ..sites.compliance import lint_site, warning_header
 from ..sites.cors import public
+from ..sites.schemas import LOCALE
 from ..sites.service import get_site
 from . import banner, service
 from .diff import render_changes
@@ -36,7 +37,7 @@ LOCALE_PARAMETER = {
     "in": "query",
     "name": "locale",
     "required": False,
-    "schema": {"type": "string", "maxLength": 35, "example": "fr-CA"},
+    "schema": {"type": "string", "maxLength": 35, "pattern": LOCALE.pattern, "example": "fr-CA"},
     "description": "The visitor's language (BCP 47); best match, else the site default.",
 }
 REGION_PARAMETER = {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import QueryInteger
 from ..timeutil import UtcDateTime
 
 
@@ -10,8 +11,8 @@ class ScanQuerySchema(Schema):
 
 
 class ScanListQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    before = fields.Integer(load_default=None, validate=validate.Range(1, 2**31 - 1))
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
+    before = QueryInteger(load_default=None, validate=validate.Range(1, 2**31 - 1))
 
 
 class ScanSummarySchema(Schema):

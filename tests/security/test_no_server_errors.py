@@ -150,3 +150,21 @@ def test_a_chunked_body_within_the_limit_is_read_whole(client, admin, make_site)
         environ_overrides={"wsgi.input_terminated": True},
     )
     assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize("number", ["\u0663", "\uff15", " 5", "1_0", "+5", "5.0", "0x10"])
+def test_integers_in_queries_are_ascii_digits(client, recorded, admin, number):
+    """int() reads other scripts' digits, spaces and underscores; the OpenAPI integer does not."""
+    for path in (
+        f"{BASE}/consents?limit={number}",
+        f"{BASE}/scans?limit={number}",
+        f"{BASE}/documents/privacy/versions/1/diff?against={number}",
+    ):
+        assert_client_error(client.get(path, headers=admin), 422)
+
+
+@pytest.mark.parametrize("value", ["30", 30.0, "\u0663", True])
+@pytest.mark.parametrize("field", ["retention_days", "consent_lifetime_days"])
+def test_integers_in_bodies_are_json_integers(client, recorded, admin, field, value):
+    response = client.patch(BASE, json={field: value}, headers=admin)
+    assert_client_error(response, 422)
