@@ -227,14 +227,21 @@ def build_banner_config(
         locale = match_locale(requested, DEFAULT_BANNER_TEXTS, site.default_locale)
         overrides = {}
     texts = default_banner_texts(locale) | overrides
+    mode = site_mode(site, region)
+    if mode == "opt-out":
+        # The opt-out notice says what happens and that the visitor can opt out; a site words
+        # it with its banner document's `opt_out_description` label.
+        texts["description"] = texts["opt_out_description"]
+    # The acknowledge button's label: "I agree" to a notice, "Close" on the opt-out notice
+    texts["acknowledge"] = texts["close" if mode == "opt-out" else "agree"]
     material = service.last_material_versions(site.id, now)
     config: dict[str, Any] = {
         "site": site.id,
         "region": region,
-        "mode": site_mode(site, region),
+        "mode": mode,
         "locale": locale,
         "dir": direction(locale),
-        "texts": {key: texts[key] for key in ("title", "description", *LABEL_KEYS)},
+        "texts": {key: texts[key] for key in ("title", "description", "acknowledge", *LABEL_KEYS)},
         "categories": [_category(category) for category in site.categories],
         "documents": [
             _document(site, documents[kind], requested or locale, material, base_url)
@@ -255,13 +262,27 @@ def build_banner_config(
         "consent_lifetime_days": site.consent_lifetime_days,
         "theme": site.theme or {},
         "cookie_domain": site.cookie_domain,
-        "first_layer": list(site.first_layer),
+        "first_layer": first_layer(site, mode),
         "controller": {key: site.controller.get(key, "") for key in CONTROLLER_KEYS},
         # The widget fills in the record id and the subject token of a receipt it holds.
         "receipt_url": f"{base_url}/r/{site.id}/{{id}}?token={{subject_token}}",
     }
     config["revision"] = hashlib.sha256(canonical_json(config)).hexdigest()
     return config
+
+
+def first_layer(site: Site, mode: str) -> list[str]:
+    """The first layer's buttons for the visitor's mode, in order: the site's own choice where
+    consent is asked (opt-in); "I agree" to a notice; on the opt-out notice "Do Not Sell or
+    Share My Personal Information", "Limit the Use of My Sensitive Personal Information" when
+    a choosable category is sensitive (Cal. Civ. Code § 1798.121, § 1798.135(a)), Settings, and
+    Close, which acknowledges the notice."""
+    if mode == "notice":
+        return ["acknowledge"]
+    if mode == "opt-out":
+        sensitive = any(c.get("sensitive") and not c.get("required") for c in site.categories)
+        return ["opt_out", *(["limit_sensitive"] if sensitive else []), "settings", "acknowledge"]
+    return list(site.first_layer)
 
 
 def _category(category: dict[str, Any]) -> dict[str, Any]:

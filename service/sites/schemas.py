@@ -96,6 +96,17 @@ class CategorySchema(Schema):
     legal_basis = fields.String(load_default=None, allow_none=True,
                                 validate=validate.OneOf(LEGAL_BASES))  # fmt: skip
 
+    @validates_schema
+    def check_sensitive(self, data, **_kwargs):
+        """A sensitive category is one the visitor may limit: a required one could not be."""
+        if data.get("sensitive") and data.get("required"):
+            raise ValidationError(
+                "A required category cannot be sensitive: opt-out regions let the visitor limit"
+                " the use of sensitive personal information, which a required category would not"
+                " allow. Declare the sensitive processing in its own optional category.",
+                "sensitive",
+            )
+
 
 def unique_items(values: list) -> None:
     if len(values) != len(set(values)):

@@ -133,3 +133,35 @@ def test_unknown_site_is_404(client, admin):
     response = client.get("/api/v1/sites/nope", headers=admin)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+SENSITIVE = {"id": "location", "title": "Precise location", "sensitive": True}
+
+
+def test_a_category_may_be_marked_sensitive(client, admin, make_site):
+    categories = make_site()["categories"] + [SENSITIVE]
+    response = client.patch(
+        "/api/v1/sites/news-example", json={"categories": categories}, headers=admin
+    )
+    assert response.status_code == 200, response.get_json()
+    flags = {c["id"]: c["sensitive"] for c in response.get_json()["categories"]}
+    assert flags == {"necessary": False, "analytics": False, "marketing": False, "location": True}
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        SENSITIVE | {"sensitive": "very"},
+        SENSITIVE | {"sensitive": [True]},
+        # a visitor could not limit what a required category does
+        SENSITIVE | {"required": True},
+    ],
+)
+def test_a_bad_sensitive_flag_is_refused(client, admin, category):
+    payload = site_payload(
+        categories=[{"id": "necessary", "title": "N", "required": True}, category]
+    )
+    response = client.post("/api/v1/sites", json=payload, headers=admin)
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["details"]["fields"]
+    assert "sensitive" in fields["categories"]["1"]

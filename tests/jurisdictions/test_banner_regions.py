@@ -135,3 +135,50 @@ def test_a_new_site_uses_the_pack_and_opt_in_by_default(make_site):
     created = make_site("fresh")
     assert created["default_mode"] == "opt-in"
     assert created["regions"] == [] and created["use_default_regions"] is True
+
+
+def test_each_mode_gets_its_first_layer_buttons_and_description(cdn_app, site):
+    client = cdn_app.test_client()
+    eu, california, elsewhere = get(client, "FR"), get(client, "US", "CA"), get(client, "BR")
+    assert eu.json["first_layer"] == ["accept_all", "reject_all", "settings"]
+    assert elsewhere.json["first_layer"] == ["acknowledge"]
+    # No sensitive category: no "Limit the Use of My Sensitive Personal Information"
+    assert california.json["first_layer"] == ["opt_out", "settings", "acknowledge"]
+    texts = california.json["texts"]
+    assert texts["description"] == texts["opt_out_description"]
+    assert texts["description"].startswith("We and our partners use cookies")
+    assert eu.json["texts"]["description"] != texts["opt_out_description"]
+
+
+def test_a_sensitive_category_adds_the_limit_button_for_opt_out_visitors(
+    cdn_app, client, admin, site
+):
+    categories = site["categories"] + [{"id": "location", "title": "Location", "sensitive": True}]
+    patched = client.patch(
+        "/api/v1/sites/news-example", json={"categories": categories}, headers=admin
+    )
+    assert patched.status_code == 200, patched.get_json()
+    regional = cdn_app.test_client()
+    california = get(regional, "US", "CA")
+    assert california.json["first_layer"] == [
+        "opt_out",
+        "limit_sensitive",
+        "settings",
+        "acknowledge",
+    ]
+    assert california.json["texts"]["limit_sensitive"] == (
+        "Limit the Use of My Sensitive Personal Information"
+    )
+    assert get(regional, "FR").json["first_layer"] == ["accept_all", "reject_all", "settings"]
+
+
+def test_the_sites_first_layer_setting_applies_where_consent_is_asked(cdn_app, client, admin, site):
+    patched = client.patch(
+        "/api/v1/sites/news-example",
+        json={"first_layer": ["reject_all", "accept_all", "settings"]},
+        headers=admin,
+    )
+    assert patched.status_code == 200, patched.get_json()
+    regional = cdn_app.test_client()
+    assert get(regional, "DE").json["first_layer"] == ["reject_all", "accept_all", "settings"]
+    assert get(regional, "US", "CA").json["first_layer"][0] == "opt_out"
