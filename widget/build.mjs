@@ -64,7 +64,7 @@ const bundle = async (entry, outfile, define = {}) => {
   });
   const { code } = await minify(readFileSync(outfile, 'utf8'), {
     ecma: 2020,
-    compress: { passes: 3, unsafe: true, pure_getters: true },
+    compress: { passes: 3, unsafe: true, pure_getters: true, hoist_funs: true },
     format: { comments: false },
   });
   writeFileSync(outfile, code);

@@ -3,7 +3,9 @@ Debian's headless Chromium driven by Playwright.
 
 - ``live``: the app on a temporary SQLite database, migrated and seeded with the demo site
   (``news-example``), served by werkzeug in a thread on 127.0.0.1; it reads the ledger and
-  publishes document versions in the app's own context.
+  publishes document versions in the app's own context. It stands behind a CDN that sends the
+  visitor's region (CloudFront's headers, trusted from 127.0.0.1) while a test sets
+  ``live.region``; without it the region is unknown.
 - ``hosts``: static pages of a customer site on ``allowed`` (an allowed origin of the demo site)
   and on ``foreign`` (not allowed); both collect CSP violation reports.
 - ``page``: a fresh browser context per test (no cookies, no storage).
@@ -36,6 +38,7 @@ from service.demo.seed import DEMO_SITE, seed_demo
 from service.extensions import db
 from service.timeutil import utcnow
 from tests.helpers.browser import CHROMIUM_ARGS
+from tests.helpers.regions import CLOUDFRONT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -77,8 +80,15 @@ class LiveService:
     # While true, every consent POST is answered 503 before the app sees it: an outage that
     # no request gets past, where Playwright's routing can miss a beacon sent as a page closes.
     consents_down: bool = False
+    # The region the CDN in front says the visitor is in (``US-CA``, ``FR``), or None: no header
+    region: str | None = None
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if self.region is not None:
+            country, _, subdivision = self.region.partition("-")
+            environ["HTTP_CLOUDFRONT_VIEWER_COUNTRY"] = country
+            if subdivision:
+                environ["HTTP_CLOUDFRONT_VIEWER_COUNTRY_REGION"] = subdivision
         if (
             self.consents_down
             and environ["REQUEST_METHOD"] == "POST"
@@ -135,6 +145,8 @@ def live(tmp_path_factory) -> Iterator[LiveService]:
             "INSTANCE_PATH": str(folder),
             "DATABASE_URL": f"sqlite:///{folder / 'consentry.db'}",
             "RATELIMIT_ENABLED": False,
+            "REGION_HEADERS": [CLOUDFRONT],
+            "TRUSTED_PROXIES": ["127.0.0.1/32"],
         }
     )
     from flask_migrate import upgrade

@@ -3,7 +3,7 @@
 // window.Consentry. The preferences dialog and placeholders load on demand (more.js).
 import { consentSignals } from './core/consentmode.js';
 import { COOKIE_NAME, decodeState, parseCookies, stateCookie } from './core/cookie.js';
-import { actionOf, askReason, bits, choose, documentsOf, effectiveChoices } from './core/decision.js';
+import { askReason, bits, choiceOf, documentsOf, effectiveChoices, optedOut } from './core/decision.js';
 import { newEventId, newSubject } from './core/ids.js';
 import { beaconAll, pendingEntries, persist } from './core/pending.js';
 import { createSafeStore, readJSON } from './core/storage.js';
@@ -49,7 +49,8 @@ function start(script, carried) {
   // localStorage (LOCAL_KEY) keeps beside the cookie: {s, t, e: last event id, documents with
   // their hashes, receipt, subject_token, recorded_at}; delivery (more.js) adds the receipt.
   const local = () => readJSON(store, LOCAL_KEY) || {};
-  const subject = S.stored_?.s || local().s || newSubject();
+  const known = S.stored_?.s;
+  let subject; // read from localStorage only when a choice needs it: not before the banner paints
   let texts;
   let more; // the on-demand parts, once asked for
   let outbox; // the full outbox, from them
@@ -67,10 +68,11 @@ function start(script, carried) {
       outbox.flush(true);
     }, fail);
   }
-  if (pendingEntries(store).length) deliver(); // every page view resends what is still pending
-  const hidden = () => beaconAll(store, (url, body) => N.sendBeacon?.(url, new Blob([body], { type: 'text/plain' })));
-  W.addEventListener('pagehide', hidden);
-  D.addEventListener('visibilitychange', () => D.visibilityState === 'hidden' && hidden());
+  // Every page view resends what is still pending, once the banner is painted
+  setTimeout(() => pendingEntries(store).length && deliver(), 99);
+  // The page going away (tab closed, navigation, app switch) hides it first: visibilitychange
+  // is the one event browsers fire reliably then. A string body goes as text/plain.
+  D.addEventListener('visibilitychange', () => D.visibilityState === 'hidden' && beaconAll(store, (url, body) => N.sendBeacon?.(url, body)));
 
   function use(config) {
     S.config_ = config;
@@ -95,7 +97,7 @@ function start(script, carried) {
       s.src = `${origin}/widget-more.js?v=${MORE_VERSION}`;
       s.onerror = () => {
         more = null; // the next call tries again
-        reject(Error('widget-more.js did not load'));
+        reject(Error(s.src));
       };
       D.head.append(s);
     });
@@ -113,26 +115,20 @@ function start(script, carried) {
 
   function placeholders() {
     if (more || D.querySelector('iframe[data-consent],[data-consentry-placeholder]'))
-      loadMore().then((m) => m.syncPlaceholders(S.config_, S.granted_, grant), fail);
-  }
-
-  /** A placeholder's button: its categories on, the others as they are. */
-  function grant(ids) {
-    const choices = choose(S.config_, S.gpc_, (c) => S.granted_[c.id] || ids.includes(c.id));
-    decide(actionOf(S.config_, choices), 'placeholder', choices);
+      loadMore().then((m) => m.syncPlaceholders(S.config_, S.granted_, S.gpc_, decide), fail);
   }
 
   /**
    * Record an event: cookie and local state, outbox (persisted before sending), then apply.
-   * An automatic GPC refusal over a stored agreement keeps that agreement's document versions
-   * (refusing does not agree to newer documents); one on a first visit is flagged `g`.
+   * `over`: what an automatic GPC refusal keeps (core/decision.js gpcDecision): the document
+   * versions of a stored agreement (`d`, `documents`), or the first visit's flag `g`.
    */
-  function record(action, choices, method) {
+  function record(action, choices, method, over = {}) {
     const config = S.config_;
-    const stored = S.stored_;
     const documents = documentsOf(config);
     const versions = {};
     for (const k in documents) versions[k] = documents[k].version;
+    subject ||= known || local().s || newSubject();
     const event = {
       subject,
       client_event_id: newEventId(),
@@ -146,12 +142,9 @@ function start(script, carried) {
       page: location.origin + location.pathname,
     };
     const t = Math.floor(Date.now() / 1000);
-    const keep = method === 'gpc' && stored;
-    const before = local();
-    const previous = before.t === stored?.t && before.documents;
-    S.stored_ = { s: subject, t, c: bits(choices), d: keep ? stored.d : versions, r: config.revision?.slice(0, 8), g: method === 'gpc' && !keep ? 1 : undefined };
+    S.stored_ = { s: subject, t, c: bits(choices), d: over.d || versions, r: config.revision?.slice(0, 8), g: over.g };
     D.cookie = stateCookie(S.stored_, config.consent_lifetime_days || 180, location.protocol === 'https:', config.cookie_domain, location.hostname);
-    store.set(LOCAL_KEY, JSON.stringify({ s: subject, t, e: event.client_event_id, documents: keep ? previous : event.documents }));
+    store.set(LOCAL_KEY, JSON.stringify({ s: subject, t, e: event.client_event_id, documents: over.d ? over.documents : event.documents }));
     persist(store, event, `${api}/consents`);
     deliver();
     apply(choices, true);
@@ -164,47 +157,48 @@ function start(script, carried) {
   }
 
   /**
-   * A choice made (banner, preferences, placeholder or API): close the UI and record it. Accept
-   * all under GPC grants less than all: it is recorded by its outcome (`custom`), as the service
-   * requires.
+   * A choice made (banner, preferences, placeholder or API): close the UI and record it. Without
+   * `choices`, the action says them (core/decision.js choiceOf), and the action recorded may be
+   * its outcome: Accept all under GPC grants less than all (`custom`), as the service requires.
    */
-  function decide(action, method, choices = choose(S.config_, S.gpc_, () => action !== 'reject_all' && action !== 'withdraw')) {
+  function decide(action, method, choices) {
+    if (!choices) [action, choices] = choiceOf(S.config_, S.granted_, S.gpc_, action);
     hideBanner();
     more?.then((m) => m.closePreferences());
-    record(action === 'accept_all' ? actionOf(S.config_, choices) : action, choices, method);
+    record(action, choices, method);
   }
 
   function preferences(opener) {
     loadMore().then(
       (m) =>
-        m.showPreferences(S.config_, effectiveChoices(S.config_, S.stored_, S.gpc_), S.gpc_, mount(S.config_), decide, opener),
+        m.showPreferences(S.config_, effectiveChoices(S.config_, S.stored_, S.gpc_), S.gpc_, mount(S.config_), decide, opener, local()),
       fail,
     );
   }
 
-  /** The first layer. `changed`: documents to name; `kept`: the visitor has choices to keep. */
+  /**
+   * The first layer, with the buttons the config gives for the visitor's mode (`first_layer`).
+   * `changed`: documents to name; `kept`: the visitor has choices to keep ("Agree to the update,
+   * keep my choices": earlier choices stand, new categories stay off).
+   */
   function ask(changed, focus, kept) {
-    const notice = S.config_.mode === 'notice';
-    showBanner(
-      S.config_,
-      texts,
-      changed,
-      focus,
-      notice
-        ? [['acknowledge', texts.agree]]
-        : [
-            kept && ['keep_choices', texts.keep_choices],
-            ['accept_all', texts.accept_all],
-            ['reject_all', texts.reject_all],
-            ['settings', texts.settings],
-          ].filter(Boolean),
-      (action, e) => {
-        if (action === 'settings') preferences(e.currentTarget);
-        // Agree to the update, keep my choices: earlier choices stand, new categories stay off
-        else if (action === 'keep_choices') decide(actionOf(S.config_, S.granted_), 'banner', S.granted_);
-        else decide(action, 'banner');
-      },
-    );
+    const config = S.config_;
+    const theme = config.theme || {};
+    const paint = () =>
+      showBanner(
+        config,
+        texts,
+        changed,
+        focus,
+        // texts.acknowledge: "I agree" to a notice, "Close" on the opt-out notice (the service's)
+        [kept && 'keep_choices', ...config.first_layer].filter(Boolean).map((a) => [a, texts[a]]),
+        (action, e) => (action === 'settings' ? preferences(e.currentTarget) : decide(action, 'banner')),
+        // opt-out mode: the notice says when sale and sharing are off, and whether GPC did it
+        config.mode === 'opt-out' && optedOut(config, S.granted_) && (S.gpc_ ? texts.gpc_opted_out : texts.opted_out),
+      );
+    // The default bar paints now; a box, a modal or a logo is styled by the on-demand part
+    // (more.css), so such a banner waits for it
+    (theme.logo_url || (theme.position || 'bar') !== 'bar' ? loadMore() : Promise.resolve()).then(paint, paint);
     // Prefetch the on-demand parts once the banner is painted, so Settings opens at once
     setTimeout(loadMore, 99);
   }
@@ -215,13 +209,10 @@ function start(script, carried) {
     if (!stored) return null;
     const kept = local();
     const same = kept.t === stored.t ? kept : {}; // the same choice: hashes and receipt
-    const choices = {};
-    const documents = {};
-    for (const k in stored.c) choices[k] = stored.c[k] === 1;
-    for (const k in stored.d) documents[k] = { version: stored.d[k] };
+    const map = (o, f) => Object.fromEntries(Object.keys(o).map((k) => [k, f(o[k])]));
     return {
-      choices,
-      documents: same.documents || documents,
+      choices: map(stored.c, (bit) => bit === 1),
+      documents: same.documents || map(stored.d, (version) => ({ version })),
       recorded_at: same.recorded_at || new Date(stored.t * 1000).toISOString(),
       receipt: same.receipt,
     };
@@ -237,15 +228,15 @@ function start(script, carried) {
         function gtag() {
           W.dataLayer.push(arguments);
         };
-      // only required categories count as granted until a choice
-      W.gtag('consent', 'default', { ...consentSignals(config.consent_mode.mapping, choose(config, 0, () => 0)), wait_for_update: 500 });
+      // until a choice: only required categories in opt-in mode; the others also run by default
+      W.gtag('consent', 'default', { ...consentSignals(config.consent_mode.mapping, effectiveChoices(config, null, S.gpc_)), wait_for_update: 500 });
     }
     if (askReason(config, S.stored_, Date.now())?.reason === 'expired') S.stored_ = null;
     // The GPC rule lives with the on-demand parts: only visitors sending the signal wait for them
     if (S.gpc_ && config.mode !== 'notice')
       loadMore().then((m) => {
-        const decision = m.gpcDecision(config, S.stored_ && effectiveChoices(config, S.stored_, false));
-        if (decision) record(decision.action, decision.choices, 'gpc');
+        const decision = m.gpcDecision(config, S.stored_, local());
+        if (decision) record(decision.action, decision.choices, 'gpc', decision.over);
         settle();
       }, settle);
     else settle();
@@ -256,7 +247,7 @@ function start(script, carried) {
     const why = askReason(S.config_, S.stored_, Date.now());
     apply(effectiveChoices(S.config_, S.stored_, S.gpc_), !!S.stored_);
     watch(() => S.granted_, placeholders);
-    if (why) ask(why.changed, false, S.stored_ && !S.stored_.g && (why.reason === 'changed' || why.reason === 'categories'));
+    if (why) ask(why.changed, false, S.config_.mode === 'opt-in' && S.stored_ && !S.stored_.g && (why.reason === 'changed' || why.reason === 'categories'));
   }
 
   // With a carried config the banner is shown in this very task: no round trip before it paints.
@@ -267,11 +258,13 @@ function start(script, carried) {
 
   const later = (fn) => () => ready.then(fn);
 
+  // Footer hooks: data-consentry-open opens the preferences, data-consentry-opt-out the first
+  // layer (in opt-out regions the notice with "Do Not Sell or Share My Personal Information")
   D.addEventListener('click', (e) => {
-    const opener = e.target.closest?.('[data-consentry-open]');
+    const opener = e.target.closest?.('[data-consentry-open],[data-consentry-opt-out]');
     if (opener) {
       e.preventDefault();
-      ready.then(() => preferences(opener));
+      ready.then(() => (opener.hasAttribute('data-consentry-open') ? preferences(opener) : ask([], true)));
     }
   });
 
@@ -281,6 +274,8 @@ function start(script, carried) {
     getConsent,
     acceptAll: later(() => decide('accept_all', 'api')),
     rejectAll: later(() => decide('reject_all', 'api')),
+    optOut: later(() => decide('opt_out', 'api')),
+    optIn: later(() => decide('opt_in', 'api')),
     withdraw: later(() => {
       decide('withdraw', 'api');
       ask([], true);

@@ -28,6 +28,8 @@ export function makeConfig(overrides = {}) {
       { kind: 'privacy', version: 3, sha256: 'p3', material: false, last_material_version: 2, url: 'https://c/p' },
       { kind: 'terms', version: 1, sha256: 't1', material: true, last_material_version: 1, url: 'https://c/t' },
     ],
+    first_layer: ['accept_all', 'reject_all', 'settings'],
+    receipt_url: 'https://consent.example.com/r/news-example/{id}?token={subject_token}',
     gpc: { honour: true },
     consent_mode: {
       enabled: true,

@@ -4,7 +4,7 @@
 /** {category id: granted} for every category of the site. */
 export type Choices = Record<string, boolean>;
 
-export type Action = 'accept_all' | 'reject_all' | 'custom' | 'withdraw' | 'acknowledge';
+export type Action = 'accept_all' | 'reject_all' | 'custom' | 'withdraw' | 'acknowledge' | 'opt_out' | 'opt_in';
 export type Method = 'banner' | 'preferences' | 'gpc' | 'api' | 'placeholder';
 
 export interface DocumentRef {
@@ -38,6 +38,8 @@ export interface Category {
   description: string;
   required: boolean;
   sale_or_sharing: boolean;
+  /** uses sensitive personal information: opt-out regions offer "Limit the Use of ..." */
+  sensitive: boolean;
   cookies: { name: string; provider: string; duration: string; purpose: string }[];
 }
 
@@ -53,7 +55,11 @@ export interface Theme {
 /** GET /api/v1/sites/{site}/banner, also carried by /s/{site}.js */
 export interface BannerConfig {
   site: string;
+  /** the visitor's region as the service resolved it (null: unknown) */
+  region: string | null;
   mode: 'opt-in' | 'notice' | 'opt-out';
+  /** the first layer's buttons for this mode, in order (`data-consentry-action` values) */
+  first_layer: ('accept_all' | 'reject_all' | 'settings' | 'acknowledge' | 'opt_out' | 'limit_sensitive')[];
   locale: string;
   dir: 'ltr' | 'rtl';
   texts: Record<string, string>;
@@ -75,6 +81,8 @@ export interface BannerConfig {
   consent_lifetime_days: number;
   theme: Theme;
   cookie_domain: string | null;
+  /** the receipt page, `{id}` and `{subject_token}` to fill in */
+  receipt_url: string;
   revision: string;
 }
 
@@ -87,6 +95,10 @@ export interface ConsentryApi {
   getConsent(): Consent | null;
   acceptAll(): Promise<void>;
   rejectAll(): Promise<void>;
+  /** Opt out of the sale and sharing of personal information (action `opt_out`, method `api`). */
+  optOut(): Promise<void>;
+  /** Allow the sale and sharing again (action `opt_in`; `opt_out` while GPC is honoured). */
+  optIn(): Promise<void>;
   /** Record a withdrawal and show the banner again. */
   withdraw(): Promise<void>;
   /** Subscribe; returns the unsubscribe function. */

@@ -25,12 +25,14 @@ export function mount(config) {
   return root;
 }
 
+const A = { dir: 'auto' };
 const policyLink = (doc, href) => h('a', { href: safeUrl(href), target: '_blank' }, doc.title); // _blank implies noopener
 
 /**
  * Show the first layer. `changed`: documents to name as changed; `focus`: move focus in (when
  * opened on request); `buttons`: [[action, label], ...] in order; `onChoice(action, event)` for
- * each; `note`: a line shown above the buttons.
+ * each; `note`: a line shown above the buttons. Server text gets `dir="auto"` (`A`): a site's
+ * English text in a right-to-left banner keeps its own direction and punctuation.
  */
 export function showBanner(config, texts, changed, focus, buttons, onChoice, note) {
   hideBanner();
@@ -41,14 +43,14 @@ export function showBanner(config, texts, changed, focus, buttons, onChoice, not
     position === 'modal' ? 'dialog' : 'div',
     { class: `b ${position}`, role: position === 'modal' ? null : 'dialog', 'aria-labelledby': 'consentry-t', 'aria-describedby': 'consentry-d' },
     logo && h('img', { src: logo, alt: '' }),
-    h('h2', { id: 'consentry-t' }, texts.title),
-    h('p', { id: 'consentry-d' }, texts.description),
+    h('h2', { id: 'consentry-t', ...A }, texts.title),
+    h('p', { id: 'consentry-d', ...A }, texts.description),
     changed.length > 0 && [
       h('p', null, texts.changed),
-      h('ul', null, changed.map((d) => h('li', null, policyLink(d, d.diff_url || d.url), d.summary ? `: ${d.summary}` : ''))),
+      h('ul', null, changed.map((d) => h('li', A, policyLink(d, d.diff_url || d.url), d.summary ? `: ${d.summary}` : ''))),
     ],
-    note && h('p', null, note),
-    links.length > 0 && h('p', null, links.flatMap((a, i) => (i ? [' · ', a] : [a]))),
+    note && h('p', A, note),
+    links.length > 0 && h('p', A, links.flatMap((a, i) => (i ? [' · ', a] : [a]))),
     h('div', { class: 'k' }, buttons.map(([action, label]) => button(label, action, onChoice))),
   );
   mount(config).append(banner);

@@ -1,15 +1,15 @@
 // Tiny DOM helpers. Text always goes in as Text nodes: server strings are never parsed as HTML.
 
 /**
- * Create an element. `attrs`: `on<event>` keys add listeners, `true` sets an empty attribute,
- * null/false/undefined are skipped. Children: nodes or strings (as text), null skipped.
+ * Create an element. `attrs` are attributes: `true` sets an empty one, null/false/undefined are
+ * skipped; never `on<event>` (listeners are set by the caller as properties, e.g. `el.onclick`,
+ * which a strict CSP allows). Children: nodes or strings (as text), null skipped.
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const k in attrs) {
     const v = attrs[k];
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (v != null && v !== false) el.setAttribute(k, v === true ? '' : v);
+    if (v != null && v !== false) el.setAttribute(k, v === true ? '' : v);
   }
   for (const c of children.flat()) if (c != null && c !== false) el.append(c);
   return el;
@@ -20,8 +20,11 @@ export function h(tag, attrs, ...children) {
  * auto-refusal extensions, the console preview): a selector that survives translation.
  * `onclick(action, event)`.
  */
-export const button = (label, action, onclick) =>
-  h('button', { type: 'button', 'data-consentry-action': action, onclick: (e) => onclick(action, e) }, label);
+export function button(label, action, onclick) {
+  const el = h('button', { type: 'button', 'data-consentry-action': action }, label);
+  el.onclick = (e) => onclick(action, e);
+  return el;
+}
 
 /** Only http(s) links from the config become hrefs. */
 export const safeUrl = (url) => (/^https?:\/\//i.test(url || '') ? url : null);

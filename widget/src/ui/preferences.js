@@ -1,6 +1,7 @@
 // The preferences dialog: a native modal <dialog> (the page and the banner behind it are inert,
 // Escape closes it), loaded on demand.
-import { actionOf, choose } from '../core/decision.js';
+import { choose, savedAction } from '../core/decision.js';
+import { receiptUrl } from '../core/receipt.js';
 import { button, h } from './dom.js';
 
 let dialog;
@@ -14,9 +15,13 @@ let fallbackFocus;
  * - `decide(action, method, choices?)`: records a choice (the first layer's; without choices
  *   it derives them from the action).
  * - `opener` gets focus back on close (else `root`).
+ * - `kept`: the local state of the last choice; once its receipt is there, the dialog links the
+ *   visitor's receipt page.
  * Positional arguments: the first layer calls this across bundles, where names cost bytes.
+ * Server text (category names and descriptions, cookie details) gets `dir="auto"`: a site's
+ * English text in an Arabic dialog keeps its own direction, full stops at the right end.
  */
-export function showPreferences(config, choices, gpc, root, decide, opener) {
+export function showPreferences(config, choices, gpc, root, decide, opener, kept) {
   const texts = config.texts;
   closePreferences();
   returnTo = opener;
@@ -29,46 +34,30 @@ export function showPreferences(config, choices, gpc, root, decide, opener) {
     return h(
       'div',
       { class: 'c' },
-      h('label', null, boxes[c.id], c.title, c.required && h('small', null, ` (${texts.required})`)),
-      c.description && h('p', null, c.description),
+      h('label', null, boxes[c.id], h('span', { dir: 'auto' }, c.title), c.required && h('small', null, ` (${texts.required})`)),
+      c.description && h('p', { dir: 'auto' }, c.description),
       cookies.length > 0 &&
         h(
           'details',
           null,
           h('summary', null, `${texts.cookies} (${cookies.length})`),
-          h('ul', null, cookies.map((k) => h('li', null, h('b', null, k.name), [k.provider, k.duration, k.purpose].filter(Boolean).map((x) => ` · ${x}`)))),
+          h('ul', null, cookies.map((k) => h('li', { dir: 'auto' }, h('b', null, k.name), [k.provider, k.duration, k.purpose].filter(Boolean).map((x) => ` · ${x}`)))),
         ),
     );
   });
   const onChoice = (action) => {
     if (action !== 'save') return decide(action, 'preferences');
     const picked = choose(config, gpc, (c) => boxes[c.id].checked);
-    decide(actionOf(config, picked), 'preferences', picked);
+    decide(savedAction(config, choices, picked), 'preferences', picked);
   };
-  const receipt = config.receipt_url;
+  const receipt = receiptUrl(config.receipt_url, kept);
   dialog = h(
     'dialog',
-    {
-      class: 'p',
-      'aria-labelledby': 'consentry-pt',
-      // Escape: `cancel` fires at once; the later `close` event could hit a dialog opened since.
-      oncancel: closePreferences,
-      onkeydown: (e) => {
-        // Keep Tab inside (browsers would move on to their own toolbar)
-        if (e.key !== 'Tab') return;
-        const list = dialog.querySelectorAll('a[href],button,input:enabled,summary');
-        const first = list[0];
-        const last = list[list.length - 1];
-        if (document.activeElement === (e.shiftKey ? first : last)) {
-          e.preventDefault();
-          (e.shiftKey ? last : first).focus();
-        }
-      },
-    },
+    { class: 'p', 'aria-labelledby': 'consentry-pt' },
     h('h2', { id: 'consentry-pt' }, texts.settings),
     gpc && h('p', null, texts.gpc_honoured),
     rows,
-    receipt && texts.receipt && h('p', null, h('a', { href: receipt, target: '_blank' }, texts.receipt)),
+    receipt && h('p', null, h('a', { href: receipt, target: '_blank' }, texts.receipt)),
     // Accept all, Reject all and Save: equal weight, as on the first layer
     h(
       'div',
@@ -81,6 +70,19 @@ export function showPreferences(config, choices, gpc, root, decide, opener) {
       button(texts.close, 'close', closePreferences),
     ),
   );
+  // Escape: `cancel` fires at once; the later `close` event could hit a dialog opened since.
+  dialog.oncancel = closePreferences;
+  dialog.onkeydown = (e) => {
+    // Keep Tab inside (browsers would move on to their own toolbar)
+    if (e.key !== 'Tab') return;
+    const list = dialog.querySelectorAll('a[href],button,input:enabled,summary');
+    const first = list[0];
+    const last = list[list.length - 1];
+    if (document.activeElement === (e.shiftKey ? first : last)) {
+      e.preventDefault();
+      (e.shiftKey ? last : first).focus();
+    }
+  };
   root.append(dialog);
   dialog.showModal();
 }
