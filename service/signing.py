@@ -128,5 +128,14 @@ def read_subject_token(token: str, max_age_seconds: int) -> dict[str, Any] | Non
     return data if isinstance(data, dict) else None
 
 
+def subject_of_token(site_id: str, token: str | None, max_age_seconds: int) -> str | None:
+    """The subject a token names on ``site_id``; None when it is missing, forged, expired or
+    made for another site."""
+    data = read_subject_token(token, max_age_seconds) if token else None
+    if data is None or data.get("site") != site_id or not isinstance(data.get("subject"), str):
+        return None
+    return data["subject"]
+
+
 def init_app(app: Flask) -> None:
     app.extensions["consentry_keys"] = KeyStore(app)

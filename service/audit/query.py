@@ -20,7 +20,7 @@ from ..errors import Unauthorized, Unprocessable
 from ..extensions import db
 from ..inputs import MAX_DATABASE_INT
 from ..ledger.canonical import canonical_json
-from ..signing import keyring, read_subject_token
+from ..signing import keyring, subject_of_token
 from ..sites.models import Site
 from ..sites.service import get_site
 from ..timeutil import isoformat
@@ -233,10 +233,10 @@ def subject_from_token(site_id: str, token: str | None) -> str:
     site: Site = get_site(site_id)
     if not token:
         raise Unauthorized("Send the subject_token of a receipt as 'Authorization: Bearer ...'.")
-    data = read_subject_token(token, site.consent_lifetime_days * 86_400)
-    if data is None or data.get("site") != site_id or not isinstance(data.get("subject"), str):
+    subject = subject_of_token(site_id, token, site.consent_lifetime_days * 86_400)
+    if subject is None:
         raise Unauthorized("The subject token is not valid for this site (forged or expired).")
-    return data["subject"]
+    return subject
 
 
 def subject_history(site_id: str, token: str | None) -> dict[str, Any]:

@@ -9,8 +9,14 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """``consentry keys`` (the guard is applied by each admin view)."""
+    """``consentry keys`` (the guard is applied by each admin view); the scopes in OpenAPI."""
+    from ..extensions import api
     from . import models  # noqa: F401  (tables for metadata and Alembic)
     from .cli import keys_cli
+    from .service import SCOPES
 
     app.cli.add_command(keys_cli)
+    api.spec.components.security_schemes["bearerAuth"]["description"] = (
+        "An API key (`csk_...`, made with `consentry keys create` or on the console's keys "
+        "page), bound to one site or to all. Scopes: " + ", ".join(SCOPES) + "."
+    )

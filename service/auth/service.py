@@ -14,7 +14,7 @@ from ..sites.service import get_site
 from ..timeutil import utcnow
 from .models import ApiKey
 
-SCOPES = ("sites:admin", "documents:publish", "audit:read")
+SCOPES = ("sites:admin", "documents:publish", "audit:read", "consents:write")
 KEY_PREFIX = "csk_"
 
 

@@ -32,6 +32,7 @@ REQUEST_HEADERS = (
     ("Origin", "HTTP_ORIGIN"),
     ("User-Agent", "HTTP_USER_AGENT"),
     ("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),
+    ("Authorization", "HTTP_AUTHORIZATION"),
 )
 
 

@@ -50,14 +50,15 @@ def check_consent(
     site_id: str, body: bytes, headers: Mapping[str, str], region: str | None = None
 ) -> Prepared | Refused:
     """Validate a consent POST's ``body`` (JSON, whatever its media type) and check it against
-    the site. ``headers``: the request's ``Origin``, ``User-Agent`` and ``Idempotency-Key``, if
-    sent; ``region``: the visitor's, from trusted headers (None: unknown)."""
+    the site. ``headers``: the request's ``Origin``, ``User-Agent``, ``Idempotency-Key`` and
+    ``Authorization``, if sent; ``region``: the visitor's, from trusted headers (None: unknown)."""
     try:
         event = parse_event(body)
         request = ConsentRequest(
             origin=headers.get("Origin"),
             user_agent=headers.get("User-Agent"),
             idempotency_key=headers.get("Idempotency-Key"),
+            authorization=headers.get("Authorization"),
         )
         return service.prepare_event(site_id, event, request, region)
     except DomainError as error:

@@ -104,6 +104,11 @@ class ConsentEventSchema(Schema):
     page = PageField(load_default=None, allow_none=True, validate=validate.Length(max=2048))
     # A site's own user id: stored only as an HMAC with the site's pepper.
     user_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 256))
+    # The subject's token (from the answer to its first consent): required to add to a subject
+    # that has records. In the body, so a sendBeacon text/plain POST can carry it; never stored.
+    subject_token = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(1, 1024)
+    )
 
 
 class ConsentReceiptSchema(Schema):

@@ -46,6 +46,7 @@ from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
 from .head import add_problems, head_problems
+from .identity import check_server_caller, check_subject
 from .models import Checkpoint, ConsentRecord, Erasure
 from .outcomes import Recorded, Replayed
 from .useragent import coarse_user_agent
@@ -75,9 +76,17 @@ class DocumentsOutdated(DomainError):
     code = "documents_outdated"
 
 
+# Fields of a request that are not the event: a retry may carry them or not.
+NOT_THE_EVENT = ("subject_token",)
+
+
 def request_fingerprint(event: dict[str, Any]) -> str:
     """SHA-256 of the normalised event: equal for a retry, different for another event."""
-    normalised = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in event.items()}
+    normalised = {
+        k: (str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in event.items()
+        if k not in NOT_THE_EVENT
+    }
     return hashlib.sha256(canonical_json(normalised)).hexdigest()
 
 
@@ -93,6 +102,7 @@ class SiteContext:
     expires_at: datetime | None
     region_rules: tuple[RegionRule, ...] = ()
     default_mode: str = "opt-in"
+    token_max_age: int = 0  # seconds a subject token is valid (the site's consent lifetime)
 
     def mode_for(self, region: str | None) -> str:
         """The banner mode a visitor from ``region`` is shown (jurisdictions)."""
@@ -146,6 +156,7 @@ def load_site_context(site_id: str, now: datetime) -> SiteContext:
         expires_at=next_scheduled_at(site_id, now),
         region_rules=tuple(site_rules(site)),
         default_mode=site.mode,
+        token_max_age=site.consent_lifetime_days * 86_400,
     )
 
 
@@ -156,6 +167,7 @@ class ConsentRequest:
     origin: str | None = None
     user_agent: str | None = None
     idempotency_key: str | None = None
+    authorization: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +189,13 @@ def prepare_event(
     request: ConsentRequest,
     region: str | None = None,
 ) -> Prepared:
-    """Check ``event`` (already parsed by ``ConsentEventSchema``) against the site; raises the
-    :class:`DomainError` to answer when it is refused. An ``Idempotency-Key``, when given, must
-    name the event's ``client_event_id``. ``region`` is where the request came from (trusted
-    headers only, never the body; None: unknown); the entry records it with the mode the site's
-    rules give it."""
+    """Check ``event`` (already parsed by ``ConsentEventSchema``) and who sent it against the
+    site; raises the :class:`DomainError` to answer when it is refused. A request without
+    ``Origin`` needs an API key with ``consents:write``; an event for a subject with records
+    needs its subject token (:mod:`.identity`). An ``Idempotency-Key``, when given, must name
+    the event's ``client_event_id``. ``region`` is where the request came from (trusted headers
+    only, never the body; None: unknown); the entry records it with the mode the site's rules
+    give it."""
     key = request.idempotency_key
     if key is not None and key.strip().lower() != str(event["client_event_id"]):
         raise Unprocessable(
@@ -189,7 +203,11 @@ def prepare_event(
             {"fields": {"Idempotency-Key": ["does not match client_event_id"]}},
         )
     site = site_context(site_id)
-    return prepare_with(site, event, request.origin, request.user_agent, region)
+    if request.origin is None:
+        check_server_caller(site.id, request.authorization)
+    prepared = prepare_with(site, event, request.origin, request.user_agent, region)
+    check_subject(prepared.site, event)
+    return prepared
 
 
 def prepare_with(

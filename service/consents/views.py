@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ..auth.guard import require_scope
-from ..errors import accepts_body_up_to, accepts_media_types
+from ..errors import ErrorSchema, accepts_body_up_to, accepts_media_types
 from ..extensions import Blueprint, limiter
 from ..jurisdictions.resolution import resolver
 from ..sites.cors import public
@@ -41,11 +41,23 @@ def consents_check_their_own_limit() -> bool:
         },
     }
 )
+@blp.doc(security=[{}, {"bearerAuth": []}])
 @blp.response(201, ConsentReceiptSchema)
-@blp.alt_response(429, schema=None)
+@blp.alt_response(401, schema=ErrorSchema, description="No Origin and no valid API key")
+@blp.alt_response(
+    403,
+    schema=ErrorSchema,
+    description="A foreign Origin, a key without consents:write, or subject_token_required",
+)
+@blp.alt_response(429, schema=ErrorSchema)
 def record_consent(site):
     """Record one consent event (JSON or text/plain JSON from sendBeacon); idempotent by
-    ``client_event_id`` / ``Idempotency-Key``."""
+    ``client_event_id`` / ``Idempotency-Key``.
+
+    A browser's request needs an allowed ``Origin``; a request without ``Origin`` (a site's
+    server) needs an API key with the scope ``consents:write``. An event for a subject that
+    already has records must carry that subject's ``subject_token`` (returned with every
+    receipt) in the body, else 403 ``subject_token_required``."""
     region = resolver().for_request(request.environ, request.args.get("region"))
     body = request.get_data(cache=False)
     answer = respond(site, body, request.headers, region, request.remote_addr)

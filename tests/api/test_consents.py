@@ -299,6 +299,7 @@ def test_another_app_records_against_changes_made_through_the_first(app, client,
     """
     from service import create_app
     from service.extensions import db
+    from tests.helpers.visitor import VisitorClient
 
     other = create_app(
         {
@@ -308,6 +309,7 @@ def test_another_app_records_against_changes_made_through_the_first(app, client,
             "RATELIMIT_ENABLED": False,
         }
     )
+    other.test_client_class = VisitorClient  # its visitor keeps the subject's token
     url = "/api/v1/sites/news-example/consents"
 
     def post_to_other(body):

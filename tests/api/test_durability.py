@@ -190,7 +190,9 @@ def test_postgres_append_runs_statements_prepared_once_per_connection(post, batc
     for answer in (post(event()), post(body), post(event()), post(body)):
         assert answer.status_code == 201
     prepares = [batch for batch in batches if "PREPARE" in batch]
-    assert len(prepares) == 1 and "FOR UPDATE" in prepares[0]
+    # The append's statements, and the probe for a subject's records (a first consent).
+    assert len(prepares) == 2
+    assert "FOR UPDATE" in prepares[1] and "PREPARE consentry_subject_probe" in prepares[0]
     names = {
         row[0] for row in db.session.execute(text("SELECT name FROM pg_prepared_statements")).all()
     }  # the session's own connection prepares nothing of the ledger's

@@ -3,6 +3,7 @@ impact, and its strict CSP is never violated."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from service.demo.seed import DEMO_SITE
@@ -24,7 +25,9 @@ def record_consent(live) -> dict:
                  for doc in config["documents"]}  # fmt: skip
     if config["banner_document"]:
         documents["banner"] = config["banner_document"]
-    body = event(subject="s_receipt_reader", revision=config["revision"], documents=documents,
+    # A new subject each time: a later consent of one subject would need its token.
+    subject = f"s_receipt_{uuid.uuid4().hex[:12]}"
+    body = event(subject=subject, revision=config["revision"], documents=documents,
                  page=f"{live.url}/demo")  # fmt: skip
     response = client.post(
         f"/api/v1/sites/{DEMO_SITE}/consents?region=FR", json=body, headers={"Origin": live.url}

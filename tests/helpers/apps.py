@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from service import create_app
 from service.extensions import db
+from tests.helpers.visitor import VisitorClient
 
 POSTGRES_URL = os.environ.get(
     "CONSENTRY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -80,6 +81,7 @@ def app_on(backend: Backend, tmp_path: Path, **config: Any) -> Iterator[Flask]:
         "RATELIMIT_ENABLED": False,
     }
     app = create_app(settings | config)
+    app.test_client_class = VisitorClient  # keeps subject tokens as the widget does
     with app.app_context():
         if backend.name == "postgresql":
             names = ", ".join(f'"{name}"' for name in backend.tables)

@@ -157,7 +157,7 @@ def make_samples(client, admin: dict[str, str], site: str, origin: str, document
     """Record a few consents on ``site`` over HTTP, erase one visitor (seq 4), and fetch the
     files an auditor would keep."""
     base = f"/api/v1/sites/{site}"
-    receipts = []
+    receipts, tokens = [], {}  # a subject's later consents carry its token
     for subject, action, choices in [
         (SUBJECT, "accept_all", ACCEPT),
         ("s_verify_bob", "accept_all", ACCEPT),
@@ -176,9 +176,12 @@ def make_samples(client, admin: dict[str, str], site: str, origin: str, document
             "locale": "en",
             "page": "https://news.example.com/article/1",
         }
+        if subject in tokens:
+            event["subject_token"] = tokens[subject]
         response = client.post(f"{base}/consents", json=event, headers={"Origin": origin})
         assert response.status_code == 201, response.get_json()
         receipts.append(response.get_json()["receipt"])
+        tokens[subject] = response.get_json()["subject_token"]
     erased = client.post(f"{base}/subjects/s_verify_carol/erase", headers=admin)
     assert erased.status_code == 200, erased.get_json()
     bundle = client.get(f"{base}/subjects/{SUBJECT}/proof", headers=admin)

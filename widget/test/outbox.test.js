@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createOutbox, fetchSender } from '../src/core/outbox.js';
+import { createOutbox, fetchSender, withCookie } from '../src/core/outbox.js';
 import { createMemoryStore, createSafeStore } from '../src/core/storage.js';
 
 const URL = 'https://consent.example.com/api/v1/sites/s/consents';
 const KEY = 'consentry.outbox';
 const event = (id = 'e1', extra = {}) => ({ client_event_id: id, subject: 's', action: 'accept_all', ...extra });
-const receipt = (id) => ({ status: 201, body: { id, seq: 1, receipt: `jws-${id}` } });
+const receipt = (id, extra = {}) => ({ status: 201, body: { id, seq: 1, receipt: `jws-${id}`, ...extra } });
+const tokenRequired = { status: 403, body: { error: { code: 'subject_token_required', message: 'm', details: {} } } };
+const sentEvents = (w) => w.sent.filter((s) => !s.beacon).map((s) => JSON.parse(s.body));
 
 /** A controllable world: clock, timers, and a `send` answered from a script. */
-function harness({ answers = [], storage = createMemoryStore(), random = () => 0.5 } = {}) {
+function harness({ answers = [], storage = createMemoryStore(), random = () => 0.5, subjects = ['n1', 'n2', 'n3'] } = {}) {
   const world = { t: 0, timers: [], sent: [], delivered: [], dropped: [], outdated: [], storage };
   const script = [...answers];
   world.send = (url, body) => {
@@ -23,6 +25,7 @@ function harness({ answers = [], storage = createMemoryStore(), random = () => 0
     schedule: (fn, ms) => world.timers.push({ fn, ms }),
     now: () => world.t,
     random,
+    newSubject: () => subjects.shift(),
     onDelivered: (ev, answer) => world.delivered.push([ev.client_event_id, answer.receipt]),
     onDropped: (ev, answer) => world.dropped.push([ev.client_event_id, answer.status]),
     onOutdated: (ev, answer) => world.outdated.push([ev.client_event_id, answer.body.error.details]),
@@ -136,15 +139,16 @@ describe('outbox', () => {
 
   it('survives a reload: a new outbox over the same storage resends pending events once', async () => {
     const storage = createMemoryStore();
-    const offline = harness({ storage, answers: [netError(), netError()] });
+    const offline = harness({ storage, answers: [netError()] });
     await offline.outbox.enqueue(event('e1'), URL);
     await offline.outbox.enqueue(event('e2'), URL);
     expect(offline.outbox.pending().map((e) => e.client_event_id)).toEqual(['e1', 'e2']);
+    const stored = JSON.parse(storage.get(KEY)).map((e) => e.body);
 
     const next = harness({ storage }); // next page view, back online
     await next.outbox.flush(true);
     expect(next.delivered.map((d) => d[0])).toEqual(['e1', 'e2']);
-    expect(next.sent.map((s) => s.body)).toEqual(offline.sent.map((s) => s.body)); // identical bytes
+    expect(next.sent.map((s) => s.body)).toEqual(stored); // identical bytes
     expect(next.outbox.pending()).toEqual([]);
     await next.outbox.flush(true);
     expect(next.sent).toHaveLength(2);
@@ -165,10 +169,12 @@ describe('outbox', () => {
       schedule: () => {},
     });
     const first = outbox.enqueue(event(), URL);
-    await outbox.flush(true);
+    const second = outbox.flush(true);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // both rounds have had their turn
     expect(sent).toHaveLength(1);
     release();
-    await first;
+    await Promise.all([first, second]);
+    expect(sent).toHaveLength(1);
     expect(outbox.pending()).toEqual([]);
   });
 
@@ -222,6 +228,134 @@ describe('outbox', () => {
     await outbox.enqueue(event(), URL);
     expect(timers).toEqual([1000]);
     expect(outbox.pending()).toHaveLength(1);
+  });
+});
+
+describe('outbox: order and subject identity', () => {
+  it('sends queued events one at a time, oldest first', async () => {
+    const storage = createMemoryStore();
+    const offline = harness({ storage, answers: [netError()] });
+    for (const id of ['e1', 'e2', 'e3']) await offline.outbox.enqueue(event(id), URL);
+    expect(offline.sent.map((s) => JSON.parse(s.body).client_event_id)).toEqual(['e1']); // the rest wait behind it
+
+    const order = [];
+    let open = 0;
+    const outbox = createOutbox({
+      storage,
+      send: (url, body) => {
+        open += 1;
+        order.push([JSON.parse(body).client_event_id, open]);
+        return new Promise((resolve) => setTimeout(resolve, 1)).then(() => {
+          open -= 1;
+          return receipt(JSON.parse(body).client_event_id);
+        });
+      },
+      schedule: () => {},
+    });
+    await outbox.flush(true);
+    expect(order).toEqual([
+      ['e1', 1],
+      ['e2', 1],
+      ['e3', 1],
+    ]);
+  });
+
+  it('keeps later events behind one that is retrying', async () => {
+    const w = harness({ answers: [{ status: 503, body: null }] });
+    await w.outbox.enqueue(event('e1'), URL);
+    await w.outbox.enqueue(event('e2'), URL);
+    expect(sentEvents(w).map((e) => e.client_event_id)).toEqual(['e1']);
+    await w.tick(); // e1's retry: delivered, then e2
+    expect(sentEvents(w).map((e) => e.client_event_id)).toEqual(['e1', 'e1', 'e2']);
+    expect(w.delivered.map((d) => d[0])).toEqual(['e1', 'e2']);
+  });
+
+  it('attaches the token of the first answer to the later events of the subject, beacons included', async () => {
+    const w = harness({ answers: [receipt('e1', { subject_token: 'tok-s' }), netError()] });
+    await w.outbox.enqueue(event('e1'), URL);
+    await w.outbox.enqueue(event('e2'), URL);
+    await w.outbox.enqueue(event('e3', { subject: 'other' }), URL);
+    const [first, second] = sentEvents(w);
+    expect(first.subject_token).toBeUndefined();
+    expect(second).toMatchObject({ client_event_id: 'e2', subject: 's', subject_token: 'tok-s' });
+    // The stored entries carry it, so the first layer's beacons do too; another subject gets none.
+    const stored = JSON.parse(w.storage.get(KEY)).map((e) => JSON.parse(e.body));
+    expect(stored.map((e) => e.subject_token)).toEqual(['tok-s', undefined]);
+    w.outbox.flushBeacon();
+    expect(JSON.parse(w.sent.at(-2).body).subject_token).toBe('tok-s');
+    await w.tick();
+    expect(w.delivered.map((d) => d[0])).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('records the event for a new subject when the service wants a token it does not have', async () => {
+    const w = harness({ answers: [tokenRequired, receipt('e1', { subject_token: 'tok-n1' })] });
+    await w.outbox.enqueue(event('e1'), URL);
+    const [refused, renewed] = sentEvents(w);
+    expect(refused).toMatchObject({ client_event_id: 'e1', subject: 's' });
+    expect(renewed).toMatchObject({ client_event_id: 'e1', subject: 'n1' });
+    expect(renewed.subject_token).toBeUndefined();
+    expect(w.delivered).toEqual([['e1', 'jws-e1']]);
+    expect(w.dropped).toEqual([]);
+    // A later event of the old subject (the first layer still has it) follows the new one.
+    await w.outbox.enqueue(event('e2'), URL);
+    expect(sentEvents(w).at(-1)).toMatchObject({ client_event_id: 'e2', subject: 'n1', subject_token: 'tok-n1' });
+  });
+
+  it('starts a new subject when its token is gone from storage, the subject kept', async () => {
+    const storage = createMemoryStore();
+    const before = harness({ storage, answers: [receipt('e1', { subject_token: 'tok-s' })] });
+    await before.outbox.enqueue(event('e1'), URL);
+    storage.set('consentry.subject', 'null'); // cleared; the cookie still names subject s
+    const after = harness({ storage, answers: [tokenRequired] });
+    await after.outbox.enqueue(event('e2'), URL);
+    expect(sentEvents(after).map((e) => [e.subject, e.subject_token])).toEqual([
+      ['s', undefined],
+      ['n1', undefined],
+    ]);
+    expect(after.delivered.map((d) => d[0])).toEqual(['e2']);
+  });
+
+  it('a new subject that a later subject replaces is followed by the events of both', async () => {
+    const w = harness({ answers: [tokenRequired, receipt('e1'), tokenRequired] });
+    await w.outbox.enqueue(event('e1'), URL); // s -> n1, delivered without a token (none given)
+    await w.outbox.enqueue(event('e2'), URL); // n1 -> n2
+    await w.outbox.enqueue(event('e3'), URL);
+    expect(sentEvents(w).map((e) => `${e.client_event_id}:${e.subject}`)).toEqual(['e1:s', 'e1:n1', 'e2:n1', 'e2:n2', 'e3:n2']);
+    expect(JSON.parse(w.storage.get('consentry.subject')).map).toEqual({ s: 'n2', n1: 'n2' });
+  });
+
+  it('moves an event to a new subject once: a second refusal drops it', async () => {
+    const w = harness({ answers: [tokenRequired, tokenRequired] });
+    await w.outbox.enqueue(event('e1'), URL);
+    expect(w.sent).toHaveLength(2);
+    expect(w.dropped).toEqual([['e1', 403]]);
+    expect(w.outbox.pending()).toEqual([]);
+  });
+
+  it('reads corrupt identity storage as none', async () => {
+    for (const bad of ['{nope', '[1]', '{"tokens":[1],"map":"x"}']) {
+      const storage = createMemoryStore({ 'consentry.subject': bad });
+      const w = harness({ storage });
+      await w.outbox.enqueue(event('e1'), URL);
+      expect(w.delivered).toEqual([['e1', 'jws-e1']]);
+      expect(JSON.parse(w.sent[0].body).subject).toBe('s');
+    }
+  });
+});
+
+describe('withCookie', () => {
+  it('keeps one key in a cookie too, which is read first: another subdomain shares the token', async () => {
+    let jar = null;
+    const cookie = { get: () => jar, set: (v) => (jar = v) };
+    const www = harness({ storage: withCookie(createMemoryStore(), 'consentry.subject', cookie), answers: [receipt('e1', { subject_token: 'tok-s' })] });
+    await www.outbox.enqueue(event('e1'), URL);
+    expect(JSON.parse(jar).tokens).toEqual({ s: 'tok-s' });
+    // shop.example.com: its own localStorage, empty; the subject comes from the shared cookie
+    const shop = harness({ storage: withCookie(createMemoryStore(), 'consentry.subject', cookie) });
+    await shop.outbox.enqueue(event('e2'), URL);
+    expect(sentEvents(shop)[0]).toMatchObject({ subject: 's', subject_token: 'tok-s' });
+    // other keys stay in storage only
+    expect(withCookie(createMemoryStore({ a: '1' }), 'consentry.subject', cookie).get('a')).toBe('1');
   });
 });
 

@@ -100,6 +100,9 @@ describe('widget in a DOM', () => {
     await window.Consentry.withdraw();
     await new Promise((r) => setTimeout(r, 20));
     expect(posts.at(-1)).toMatchObject({ action: 'withdraw', method: 'api', choices: { analytics: false } });
+    // the second event of the subject carries the token the first answer gave
+    expect(posts[0].subject_token).toBeUndefined();
+    expect(posts.at(-1)).toMatchObject({ subject: posts[0].subject, subject_token: 'tok' });
     expect(changes).toEqual(['withdraw']);
     expect(shadow().querySelector('.b')).not.toBeNull();
   });
