@@ -53,10 +53,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_api_docs(app)
     for feature in FEATURES:
         importlib.import_module(feature).init_app(app)
-    from . import headers, proxies
+    from . import accesslog, headers, proxies
 
     inputs.init_wsgi(app)
     headers.init_app(app)  # outside the fast paths, so their answers get the headers too
+    accesslog.init_app(app)  # the request target the server logs, subject ids hashed
     proxies.init_app(app)  # outermost: everything inside sees the client's address
     return app
 

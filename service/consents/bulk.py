@@ -33,13 +33,14 @@ def bulk_append(site_id: str, events: Iterable[dict[str, Any]], batch_size: int 
     for batch in _batches(events, batch_size):
         with ledger_writer().transaction() as ledger:
             head = ledger.lock(site.id).head
-            rows, checkpoints = chain_entries(head, [bulk_item(event) for event in batch])
+            items = [bulk_item(site.id, event) for event in batch]
+            rows, checkpoints = chain_entries(head, items)
             ledger.write(head, rows, checkpoints)
         appended += len(rows)
     return appended
 
 
-def bulk_item(event: dict[str, Any]) -> dict[str, Any]:
+def bulk_item(site_id: str, event: dict[str, Any]) -> dict[str, Any]:
     client_event_id = str(event.get("client_event_id") or uuid.uuid4())
     return {
         "subject": event["subject"],
@@ -54,7 +55,7 @@ def bulk_item(event: dict[str, Any]) -> dict[str, Any]:
         "user_agent": event.get("user_agent"),
         "user_ref": None,
         "client_event_id": client_event_id,
-        "request_sha256": request_fingerprint({"client_event_id": client_event_id}),
+        "request_sha256": request_fingerprint(site_id, {"client_event_id": client_event_id}),
         "recorded_at": event.get("recorded_at"),
         # Where the visitor was and the banner's mode there, when the import knows them.
         "region": event.get("region"),

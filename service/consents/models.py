@@ -44,7 +44,8 @@ class ConsentRecord(db.Model):
     choices: Mapped[dict[str, Any] | None]
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     client_event_id: Mapped[str] = mapped_column(String(36))
-    # SHA-256 of the client's request, to tell a retry from a different event reusing its id;
+    # HMAC-SHA256 (the site's pepper; named for its size) of the client's request, to tell a retry
+    # from a different event reusing its id; keyed, so it confirms no guess without the pepper;
     # cleared on redaction (it would confirm a guessed subject), the one column erasure clears
     # besides the personal ones (migration 0014).
     request_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -80,14 +81,17 @@ class DocumentsOutdated(DomainError):
 NOT_THE_EVENT = ("subject_token",)
 
 
-def request_fingerprint(event: dict[str, Any]) -> str:
-    """SHA-256 of the normalised event: equal for a retry, different for another event."""
+def request_fingerprint(site_id: str, event: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the normalised event, keyed with the site's pepper (``pepper_for``): equal
+    for a retry, different for another event. Keyed, so that whoever reads the database without
+    the pepper cannot test a guess of what a visitor sent (an email as ``user_id``, an erased
+    subject) against it."""
     normalised = {
         k: (str(v) if isinstance(v, uuid.UUID) else v)
         for k, v in event.items()
         if k not in NOT_THE_EVENT
     }
-    return hashlib.sha256(canonical_json(normalised)).hexdigest()
+    return hmac.new(pepper_for(site_id), canonical_json(normalised), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,7 @@ def prepare_with(
             if read_config_version(db.engine, site.id, prepare) == site.config_version:
                 raise
             site = site_context(site.id, refresh=True)
-    fingerprint = request_fingerprint(event)
+    fingerprint = request_fingerprint(site.id, event)
     mode = site.mode_for(region)
     item = entry_item(site.id, event, choices, fingerprint, user_agent, region, mode)
     return Prepared(site, event, origin, user_agent, region, item)
@@ -269,7 +273,7 @@ def record_history(site_id: str, events: Iterable[PastEvent], group_size: int = 
         for past in batch:
             site = site_context(site_id, at=past.at)
             choices = check_event(site, past.event, past.origin)
-            fingerprint = request_fingerprint(past.event)
+            fingerprint = request_fingerprint(site.id, past.event)
             region = past.region
             item = entry_item(
                 site.id,
@@ -408,8 +412,13 @@ def accumulator(head: HeadState) -> MerkleAccumulator:
 def pepper_for(site_id: str) -> bytes:
     """Per-site pepper derived from the service pepper: one leaked site pepper reveals nothing
     about another site's users."""
-    secret = current_app.config["PEPPER"].encode()
-    return hmac.new(secret, f"site-pepper:{site_id}".encode(), hashlib.sha256).digest()
+    return site_pepper(current_app.config["PEPPER"], site_id)
+
+
+@lru_cache(maxsize=1024)
+def site_pepper(pepper: str, site_id: str) -> bytes:
+    # Every consent asks for it twice (request hash, user reference): derived once per site.
+    return hmac.new(pepper.encode(), f"site-pepper:{site_id}".encode(), hashlib.sha256).digest()
 
 
 @dataclass(frozen=True, slots=True)

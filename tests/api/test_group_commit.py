@@ -23,7 +23,8 @@ from tests.helpers.consents import ORIGIN, event, publish, verify
 def pending_for(site, documents: dict, **overrides) -> PendingAppend:
     body = event(documents=documents, **overrides)
     choices = {"necessary": True, "analytics": True, "marketing": False}
-    item = service.entry_item(site.id, body, choices, service.request_fingerprint(body), None)
+    fingerprint = service.request_fingerprint(site.id, body)
+    item = service.entry_item(site.id, body, choices, fingerprint, None)
     return PendingAppend(site, documents, item)
 
 
