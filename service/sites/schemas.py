@@ -161,7 +161,7 @@ class ThemeSchema(Schema):
     accent = fields.String(validate=validate.Regexp(HEX_COLOUR))
     text = fields.String(validate=validate.Regexp(HEX_COLOUR))
     background = fields.String(validate=validate.Regexp(HEX_COLOUR))
-    radius = fields.Integer(strict=True, validate=validate.Range(0, 32))
+    radius = fields.Integer(validate=validate.Range(0, 32))
     position = fields.String(validate=validate.OneOf(["bar", "box", "modal"]))
     logo_url = fields.Url(schemes={"https", "http"}, validate=validate.Length(max=500))
 
@@ -186,12 +186,8 @@ class SiteSettingsSchema(Schema):
         load_default="en", validate=[validate.Length(2, 35), validate.Regexp(LOCALE)]
     )
     honour_gpc = fields.Boolean(load_default=True)
-    consent_lifetime_days = fields.Integer(
-        load_default=180, strict=True, validate=validate.Range(1, 3650)
-    )
-    retention_days = fields.Integer(
-        load_default=365 * 3, strict=True, validate=validate.Range(1, 36500)
-    )
+    consent_lifetime_days = fields.Integer(load_default=180, validate=validate.Range(1, 3650))
+    retention_days = fields.Integer(load_default=365 * 3, validate=validate.Range(1, 36500))
     consent_mode = fields.Nested(ConsentModeSchema)
     policy_urls = fields.Dict(
         keys=fields.String(validate=validate.OneOf(POLICY_KINDS)),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers.sites import site_payload
@@ -165,3 +167,21 @@ def test_a_bad_sensitive_flag_is_refused(client, admin, category):
     assert response.status_code == 422
     fields = response.get_json()["error"]["details"]["fields"]
     assert "sensitive" in fields["categories"]["1"]
+
+
+def test_the_site_example_of_api_md_is_accepted_with_every_consent_mode_v2_signal(client, admin):
+    """docs/api.md's example is a body the API takes as written; its Consent Mode mapping names
+    ad_user_data and ad_personalization (a partial mapping is refused: docs say so)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs/api.md").read_text(encoding="utf-8")
+    block = text.split("POST /api/v1/sites\n", 1)[1].split("```", 1)[0]
+    body = json.loads(block[block.index("{") :])
+    mapping = body["consent_mode"]["mapping"]
+    assert {"ad_storage", "analytics_storage", "ad_user_data", "ad_personalization"} <= set(mapping)
+    assert client.post("/api/v1/sites", json=body, headers=admin).status_code == 201
+    partial = {**body, "id": "partial-mode"}
+    partial["consent_mode"] = {"enabled": True, "mapping": {"ad_storage": ["marketing"]}}
+    refused = client.post("/api/v1/sites", json=partial, headers=admin)
+    assert refused.status_code == 422
+    assert "consent-mode-v2-signal-missing" in json.dumps(refused.get_json())

@@ -77,8 +77,6 @@ def read_form(schema, names: tuple[str, ...]) -> tuple[dict[str, Any], list[str]
                 data.pop(name, None)
         elif raw == "" and schema.fields[name].allow_none:
             data[name] = None  # an empty optional text: the setting is unset
-        elif widget == "number" and raw.strip().isascii() and raw.strip().isdigit():
-            data[name] = int(raw)  # the API takes JSON integers; anything else it refuses
         else:
             data[name] = raw
     return data, problems
