@@ -125,8 +125,10 @@ class DiffSchema(Schema):
 
 
 # Every built-in text key, taken from the texts themselves so the documented answer cannot lag.
+# The labels, and "acknowledge": the label of a notice's one button (banner.py, per mode).
 BannerTextsSchema = Schema.from_dict(
-    {key: fields.String() for key in DEFAULT_BANNER_TEXTS["en"]}, name="BannerTextsSchema"
+    {key: fields.String() for key in (*DEFAULT_BANNER_TEXTS["en"], "acknowledge")},
+    name="BannerTextsSchema",
 )
 
 
