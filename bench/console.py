@@ -138,13 +138,18 @@ def seed(site: str, size: int) -> float:
     started = time.perf_counter()
     bulk_append(site, events)
     seconds = time.perf_counter() - started
+    db.session.commit()
     # As a database that has been running for a while: statistics, WAL folded in.
     if db.engine.dialect.name == "postgresql":
         db.session.execute(db.text("ANALYZE"))
-    else:
-        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.execute(db.text("ANALYZE"))
-    db.session.commit()
+        db.session.commit()
+    else:  # outside any transaction: a checkpoint cannot run inside one
+        raw = db.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raw.driver_connection.execute("ANALYZE")
+        finally:
+            raw.close()
     return seconds
 
 
