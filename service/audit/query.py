@@ -182,9 +182,11 @@ def time_range(site_id: str, start: datetime | None, end: datetime | None) -> li
         conditions.append(records.recorded_at >= start)
     if end is not None:
         conditions.append(records.recorded_at < end)
-    low, high = db.session.execute(
-        db.select(func.min(records.seq), func.max(records.seq)).where(*conditions)
-    ).one()
+    # seq + 0: PostgreSQL would answer a bare min/max by walking the seq index from either end and
+    # filtering on the time, past every record outside the range (a day of 1,000,000: 780 ms,
+    # against 13 ms summing the time index's range; docs/performance.md).
+    seq = records.seq + 0
+    low, high = db.session.execute(db.select(func.min(seq), func.max(seq)).where(*conditions)).one()
     if low is None:
         return [*conditions, records.seq < 0]  # nothing in the range
     return [*conditions, records.seq >= low, records.seq <= high]
