@@ -85,26 +85,33 @@ class Samples:
 
     def _exports(self):
         lines = self.export.rstrip("\n").split("\n")
-        entry = json.loads(lines[2])  # seq 2
+        # An entry that is not the first and not redacted (the ledger may hold other tests' too).
+        at = next(i for i, line in enumerate(lines[2:], 2) if '"redacted":false' in line)
+        entry = json.loads(lines[at])
 
         def replaced(**fields):
             out = list(lines)
-            out[2] = json.dumps({**entry, **fields})
+            out[at] = json.dumps({**entry, **fields})
             return "\n".join(out) + "\n"
 
         edited = replaced(body=_edit_byte(entry["body"]))
         yield "export, edited byte", (edited, "entry_hash_mismatch")
-        yield "export, removed record", ("\n".join(lines[:2] + lines[3:]) + "\n", "missing_seq")
+        removed = "\n".join(lines[:at] + lines[at + 1 :]) + "\n"
+        yield "export, removed record", (removed, "missing_seq")
         signature = _flip(entry["signature"])
         yield "export, bad signature", (replaced(signature=signature), "bad_signature")
         yield "export, cut off", ("\n".join(lines[:-1]) + "\n", "truncated_file")
         yield from self._erasures(lines)
 
     def _erasures(self, lines):
-        """Seq 4 was erased: its redacted line and the signed erasure-log entry in the header."""
+        """The last erasure (the samples' own: the ledger may hold other tests' entries and
+        erasures before it): its redacted line and its signed erasure-log entry in the header."""
         header = json.loads(lines[0])
-        redacted = json.loads(lines[4])
-        assert redacted["redacted"] is True and len(header["erasures"]) == 1
+        last = len(header["erasures"]) - 1
+        ((seq, _to),) = header["erasures"][last]["seqs"]
+        at = next(i for i, line in enumerate(lines[1:], 1) if json.loads(line).get("seq") == seq)
+        redacted = json.loads(lines[at])
+        assert redacted["redacted"] is True
 
         def changed(header_change=None, record_change=None):
             out = list(lines)
@@ -113,11 +120,12 @@ class Samples:
                 header_change(new_header)
             out[0] = json.dumps(new_header)
             if record_change:
-                out[4] = json.dumps({**redacted, "record": {**redacted["record"], **record_change}})
+                record = {**redacted["record"], **record_change}
+                out[at] = json.dumps({**redacted, "record": record})
             return "\n".join(out) + "\n"
 
         def unsign(h):
-            h["erasures"][0].update(signature=None, kid=None)
+            h["erasures"][last].update(signature=None, kid=None)
 
         unlogged = changed(lambda h: h.update(erasures=[]))
         yield "export, redaction not logged", (unlogged, "redaction_unlogged")
@@ -129,7 +137,7 @@ class Samples:
             ),
         )
         yield "export, erasure unsigned", (changed(unsign), "redaction_unsigned")
-        edited = changed(lambda h: h["erasures"][0].update(seqs=[[3, 4]], records=2))
+        edited = changed(lambda h: h["erasures"][last].update(seqs=[[seq - 1, seq]], records=2))
         yield "export, erasure edited", (edited, "erasure_bad_signature")
 
 
@@ -154,8 +162,8 @@ def _edit_payload(receipt: str) -> str:
 
 
 def make_samples(client, admin: dict[str, str], site: str, origin: str, documents) -> Samples:
-    """Record a few consents on ``site`` over HTTP, erase one visitor (seq 4), and fetch the
-    files an auditor would keep."""
+    """Record a few consents on ``site`` over HTTP, erase one visitor (the last of them), and
+    fetch the files an auditor would keep."""
     base = f"/api/v1/sites/{site}"
     receipts, tokens = [], {}  # a subject's later consents carry its token
     for subject, action, choices in [
