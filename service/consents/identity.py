@@ -6,28 +6,22 @@
 - **The subject.** A consent for a subject that already has records must carry that subject's
   token (``subject_token`` in the body, as returned with every receipt): only the visitor who
   holds it can add to their history. A subject without records needs none (its first consent
-  returns the token). The lookup is one indexed read (``ix_consent_records_site_subject``) on
-  the thread's direct connection, made only when no valid token came with the event.
+  returns the token). Whether the subject has records is asked only when no valid token came,
+  by the ledger writer's locking read (:meth:`.writer.LedgerTransaction.lock`): one indexed
+  ``EXISTS`` (``ix_consent_records_site_subject``) in the same round trip as the lock, and under
+  it, so two first consents of one new subject cannot both pass.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
-from sqlalchemy import bindparam, exists, select
-
 from ..auth.guard import check_grant
 from ..auth.service import authenticate
-from ..database import BatchStatement, Compiled, direct_connections
 from ..errors import Forbidden, Unauthorized
-from ..extensions import db
 from ..signing import subject_of_token
-from .models import ConsentRecord
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Dialect
-
     from .service import SiteContext
 
 WRITE_SCOPE = "consents:write"
@@ -50,53 +44,15 @@ def check_server_caller(site_id: str, authorization: str | None) -> None:
     check_grant(key.scopes, key.site_id, (WRITE_SCOPE,), site_id, holder="API key")
 
 
-def check_subject(site: SiteContext, event: dict[str, Any]) -> None:
-    """The event's subject is new, or the event carries its token; else 403
-    ``subject_token_required``. A retry of the subject's very first event (its answer was lost)
-    is let through: the append answers it with its first recording."""
-    subject = event["subject"]
-    if subject_of_token(site.id, event.get("subject_token"), site.token_max_age) == subject:
-        return
-    if not has_other_records(site.id, subject, str(event["client_event_id"])):
-        return
-    raise SubjectTokenRequired(
+def subject_proven(site: SiteContext, event: dict[str, Any]) -> bool:
+    """Whether the event carries its subject's valid token (nothing read from the database)."""
+    token = event.get("subject_token")
+    return subject_of_token(site.id, token, site.token_max_age) == event["subject"]
+
+
+def subject_token_required() -> SubjectTokenRequired:
+    """The refusal of an event without its token, for a subject that has other records."""
+    return SubjectTokenRequired(
         "This subject already has consent records: send its subject_token (returned with its "
         "first receipt) to add to them, or record the consent for a new subject.",
     )
-
-
-PROBE = select(
-    exists().where(
-        ConsentRecord.site_id == bindparam("site_id"),
-        ConsentRecord.subject == bindparam("subject"),
-        ConsentRecord.client_event_id != bindparam("client_event_id"),
-    )
-)
-PROBE_PREPARED_AS = "consentry_subject_probe"
-_probes: dict[tuple[str, bool], Compiled | BatchStatement] = {}
-
-
-def subject_probe(dialect: Dialect, prepare: bool) -> Compiled | BatchStatement:
-    probe = _probes.get((dialect.name, prepare))
-    if probe is None:
-        probe = Compiled(PROBE, dialect)
-        if dialect.name == "postgresql":
-            probe = BatchStatement(probe, PROBE_PREPARED_AS if prepare else None)
-        _probes[dialect.name, prepare] = probe
-    return probe
-
-
-def has_other_records(site_id: str, subject: str, client_event_id: str) -> bool:
-    """Whether ``subject`` has entries on the site other than ``client_event_id``'s (redacted
-    entries have no subject: an erased subject starts again)."""
-    engine = db.engine
-    probe = subject_probe(engine.dialect, current_app.config["PREPARED_STATEMENTS"])
-    values = {"site_id": site_id, "subject": subject, "client_event_id": client_event_id}
-    try:
-        cursor = direct_connections.query(engine, probe, values)
-        row = cursor.fetchone()
-        cursor.close()
-    except Exception:
-        direct_connections.discard()
-        raise
-    return bool(row[0])

@@ -47,7 +47,7 @@ from ..signing import keyring, make_subject_token
 from ..sites.service import get_site, origin_allowed
 from ..timeutil import as_utc, utcnow
 from .head import add_problems, head_problems
-from .identity import check_server_caller, check_subject
+from .identity import check_server_caller, subject_proven, subject_token_required
 from .models import Checkpoint, ConsentRecord, Erasure
 from .outcomes import Recorded, Replayed
 from .useragent import coarse_user_agent
@@ -209,9 +209,7 @@ def prepare_event(
     site = site_context(site_id)
     if request.origin is None:
         check_server_caller(site.id, request.authorization)
-    prepared = prepare_with(site, event, request.origin, request.user_agent, region)
-    check_subject(prepared.site, event)
-    return prepared
+    return prepare_with(site, event, request.origin, request.user_agent, region)
 
 
 def prepare_with(
@@ -240,10 +238,13 @@ def prepare_with(
 
 def append_prepared(prepared: Prepared) -> Recorded | Replayed:
     """Append a prepared event to the ledger; when the site changed since its context was
-    cached, check the event again against the new one first (which may refuse it)."""
+    cached, check the event again against the new one first (which may refuse it). Without its
+    subject's token, the event is refused under the lock if its subject has other records."""
+    unproven = not subject_proven(prepared.site, prepared.event)
     while True:
         try:
-            return append_entry(prepared.site, prepared.event["documents"], prepared.item)
+            documents = prepared.event["documents"]
+            return append_entry(prepared.site, documents, prepared.item, unproven)
         except SiteChanged:
             site = site_context(prepared.site.id, refresh=True)
             prepared = prepare_with(
@@ -429,6 +430,7 @@ class PendingAppend:
     site: SiteContext
     documents: dict[str, dict[str, Any]]
     item: dict[str, Any]
+    unproven_subject: bool = False  # no valid subject token: refused if the subject has records
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,25 +443,30 @@ class Appended:
 @dataclass(frozen=True, slots=True)
 class NotAppended:
     """The append was not made: the event was recorded before (answer with that first
-    recording), the site changed since its context was cached (reload it and try again), or the
-    documents are outdated (``error``)."""
+    recording), the site changed since its context was cached (reload it and try again), the
+    documents are outdated or the subject's token is missing (``error``)."""
 
-    reason: str  # RECORDED_BEFORE, SITE_CHANGED or OUTDATED
+    reason: str  # RECORDED_BEFORE, SITE_CHANGED, OUTDATED or UNPROVEN
     error: DomainError | None = None
 
 
 RECORDED_BEFORE, SITE_CHANGED, OUTDATED = "recorded_before", "site_changed", "outdated"
+UNPROVEN = "subject_unproven"
 AppendResult = Appended | NotAppended
 
 
 def append_entry(
-    site: SiteContext, documents: dict[str, dict[str, Any]], item: dict[str, Any]
+    site: SiteContext,
+    documents: dict[str, dict[str, Any]],
+    item: dict[str, Any],
+    unproven_subject: bool = False,
 ) -> Recorded | Replayed:
     """Append one validated event under the site's write lock, in a group with the appends the
     worker has waiting for the same site (:class:`.writer.LedgerWriter`); the receipt of the
     event's first recording when it was recorded before (idempotency, checked under the lock)."""
     writer = ledger_writer()
-    result = writer.append_in_group(site.id, PendingAppend(site, documents, item), append_group)
+    pending = PendingAppend(site, documents, item, unproven_subject)
+    result = writer.append_in_group(site.id, pending, append_group)
     if isinstance(result, Appended):
         return Recorded(receipt_response(result.row), site)
     if result.reason == RECORDED_BEFORE:
@@ -493,10 +500,16 @@ class LookUpFirst(Exception):
 def append_group_once(group: Sequence[PendingAppend], look_up: bool) -> list[AppendResult]:
     site_id = group[0].site.id
     event_ids = [pending.item["client_event_id"] for pending in group] if look_up else []
+    unproven = [
+        (pending.item["subject"], pending.item["client_event_id"])
+        for pending in group
+        if pending.unproven_subject
+    ]
     with ledger_writer().transaction() as ledger:
-        locked = ledger.lock(site_id, event_ids)
+        locked = ledger.lock(site_id, event_ids, unproven)
         verdicts = sort_group(group, locked)
-        if not look_up and any(v and v.reason != RECORDED_BEFORE for v in verdicts):
+        # An event refused for its token is refused even as a retry: no lookup needed.
+        if not look_up and any(v and v.reason not in (RECORDED_BEFORE, UNPROVEN) for v in verdicts):
             raise LookUpFirst()
         accepted = [
             pending.item
@@ -515,12 +528,18 @@ def append_group_once(group: Sequence[PendingAppend], look_up: bool) -> list[App
 
 def sort_group(group: Sequence[PendingAppend], locked: LockedHead) -> list[NotAppended | None]:
     """Which of the group cannot be appended, and why (None: append it). The same event twice
-    in one group is appended once; the second is answered with the first."""
+    in one group is appended once; the second is answered with the first. An event without its
+    subject's token is refused when the subject has records, or gets one earlier in the group."""
     seen = set(locked.earlier)
+    subjects = set()  # of the events appended by this group: they have records once it commits
     verdicts: list[NotAppended | None] = []
     for pending in group:
-        event_id = pending.item["client_event_id"]
-        if event_id in seen:
+        event_id, subject = pending.item["client_event_id"], pending.item["subject"]
+        if pending.unproven_subject and (
+            event_id in locked.subject_has_records or subject in subjects
+        ):
+            verdicts.append(NotAppended(UNPROVEN, subject_token_required()))
+        elif event_id in seen:
             verdicts.append(NotAppended(RECORDED_BEFORE))
         elif pending.site.config_version != locked.config_version:
             verdicts.append(NotAppended(SITE_CHANGED))
@@ -529,6 +548,7 @@ def sort_group(group: Sequence[PendingAppend], locked: LockedHead) -> list[NotAp
         else:
             verdicts.append(None)
             seen.add(event_id)
+            subjects.add(subject)
     return verdicts
 
 

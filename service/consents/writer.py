@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import UniqueConstraint, bindparam, insert, select, update
+from sqlalchemy import UniqueConstraint, bindparam, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
@@ -92,6 +92,16 @@ PREPARED_AS = {
 }
 
 
+# Whether a subject has entries besides an event's (:mod:`.identity`); sent with the locking
+# read, not prepared on PostgreSQL, for the reason ``earlier`` is not (PREPARED_AS).
+SUBJECT_PROBE = select(
+    exists().where(
+        RECORDS.c.site_id == bindparam("site_id"),
+        RECORDS.c.subject == bindparam("subject"),
+        RECORDS.c.client_event_id != bindparam("client_event_id"),
+    )
+)
+
 # What a transaction meets on a connection that is dead or has lost its prepared statements.
 RECONNECT = (psycopg.OperationalError, *LOST_PREPARED)
 
@@ -126,12 +136,14 @@ class HeadState:
 @dataclass(frozen=True)
 class LockedHead:
     """What the locking read answers besides the head: the site's ``config_version`` now (to
-    check the cached site context against) and, by ``client_event_id``, the ids of the entries
-    already recorded for the events asked about (idempotency checked under the lock)."""
+    check the cached site context against), by ``client_event_id``, the ids of the entries
+    already recorded for the events asked about (idempotency checked under the lock), and the
+    events asked about whose subject has other entries (:mod:`.identity`)."""
 
     head: HeadState
     config_version: int
     earlier: dict[str, str]
+    subject_has_records: frozenset[str] = frozenset()
 
 
 class Statements:
@@ -153,6 +165,7 @@ class Statements:
         self.lock = Compiled(lock, dialect)
         self.config_version = Compiled(CONFIG_VERSION, dialect)
         self.earlier = Compiled(earlier, dialect)
+        self.subject_probe = Compiled(SUBJECT_PROBE, dialect)
         self.create_head = Compiled(
             dialect_insert(HEADS).on_conflict_do_nothing(), dialect, ["site_id", *HEAD_FIELDS]
         )
@@ -222,18 +235,26 @@ class LedgerTransaction:
     def _render(self, step: BatchStatement | str, values: Mapping[str, Any] | None) -> bytes:
         return step.render(values, self.literal) if values is not None else step.encode()
 
-    def lock(self, site_id: str, client_event_ids: Sequence[str] = ()) -> LockedHead:
-        """Lock the site's head (creating it on the site's first append) and look up which of
-        ``client_event_ids`` are recorded already, in the same round trip."""
-        locked = self._read_locked(site_id, client_event_ids)
+    def lock(
+        self,
+        site_id: str,
+        client_event_ids: Sequence[str] = (),
+        subjects: Sequence[tuple[str, str]] = (),
+    ) -> LockedHead:
+        """Lock the site's head (creating it on the site's first append), and look up which of
+        ``client_event_ids`` are recorded already and which ``subjects`` (subject,
+        client_event_id) have entries besides that event's, in the same round trip."""
+        locked = self._read_locked(site_id, client_event_ids, subjects)
         if locked is None:
             new_head = {"site_id": site_id, "seq": 0, "head_hash": GENESIS_HASH, "frontier": []}
             new_head |= {"last_checkpoint_size": 0, "last_checkpoint_at": None}
             self._run([(self.statements.create_head, new_head)])
-            locked = self._read_locked(site_id, client_event_ids)
+            locked = self._read_locked(site_id, client_event_ids, subjects)
         return locked
 
-    def _read_locked(self, site_id: str, client_event_ids: Sequence[str]) -> LockedHead | None:
+    def _read_locked(
+        self, site_id: str, client_event_ids: Sequence[str], subjects: Sequence[tuple[str, str]]
+    ) -> LockedHead | None:
         statements = self.statements
         steps: list[Step] = [
             (statements.lock, {"site_id": site_id}),
@@ -243,13 +264,21 @@ class LedgerTransaction:
             (statements.earlier, {"site_id": site_id, "client_event_id": event_id})
             for event_id in client_event_ids
         ]
+        steps += [
+            (statements.subject_probe, {"site_id": site_id, "subject": s, "client_event_id": e})
+            for s, e in subjects
+        ]
         locked, (config_version,), *found = self._run(steps, fetch=True)
         if locked is None:
             return None
         head = HeadState(site_id, *statements.lock.row(locked))
-        pairs = zip(client_event_ids, found, strict=True)
+        found_earlier, probed = found[: len(client_event_ids)], found[len(client_event_ids) :]
+        pairs = zip(client_event_ids, found_earlier, strict=True)
         earlier = {event_id: ids[0] for event_id, ids in pairs if ids}
-        return LockedHead(head, config_version, earlier)
+        with_records = frozenset(
+            event_id for (_, event_id), (has,) in zip(subjects, probed, strict=True) if has
+        )
+        return LockedHead(head, config_version, earlier, with_records)
 
     def write(
         self, head: HeadState, records: list[dict[str, Any]], checkpoints: list[dict[str, Any]]

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from service.consents.identity import PROBE
 from service.consents.models import ConsentRecord
+from service.consents.writer import SUBJECT_PROBE
 from service.database import Compiled
 from service.extensions import db
 from tests.helpers.consents import ORIGIN, event
@@ -168,7 +168,7 @@ def test_a_key_does_not_replace_an_allowed_origin(site, keys):
 
 
 def test_the_subject_lookup_is_served_by_an_index(site, backend):
-    compiled = Compiled(PROBE, db.engine.dialect)
+    compiled = Compiled(SUBJECT_PROBE, db.engine.dialect)
     values = {"site_id": "news-example", "subject": "s_visitor_0001", "client_event_id": "x"}
     connection = db.session.connection()
     if backend.name == "sqlite":
@@ -186,3 +186,30 @@ def test_the_subject_lookup_is_served_by_an_index(site, backend):
             .all()
         )
         assert any("ix_consent_records_site_subject" in line for line in plan), plan
+
+
+def test_two_first_consents_of_one_new_subject_in_one_group_record_one():
+    """The probe runs under the lock, before the group's inserts: an event earlier in the same
+    group counts as the subject's record (across groups, the lock orders them)."""
+    from types import SimpleNamespace
+
+    from service.consents.service import UNPROVEN, PendingAppend, sort_group
+    from service.consents.writer import HeadState, LockedHead
+    from service.ledger.chain import GENESIS_HASH
+
+    site = SimpleNamespace(config_version=1, document_refs={})
+
+    def pending(event_id: str, subject: str, unproven: bool = True) -> PendingAppend:
+        item = {"client_event_id": event_id, "subject": subject}
+        return PendingAppend(site, {}, item, unproven)
+
+    head = HeadState("news-example", 0, GENESIS_HASH, [], 0, None)
+    group = [pending("a", "s_new"), pending("b", "s_new"), pending("c", "s_other")]
+    group.append(pending("d", "s_new", unproven=False))  # with its token: allowed
+    verdicts = sort_group(group, LockedHead(head, 1, {}))
+    assert verdicts[0] is None and verdicts[2] is None and verdicts[3] is None
+    assert verdicts[1].reason == UNPROVEN
+    assert verdicts[1].error.code == "subject_token_required"
+    # A subject the locking read found with records is refused at once.
+    found = LockedHead(head, 1, {}, frozenset({"a"}))
+    assert sort_group([pending("a", "s_new")], found)[0].reason == UNPROVEN
