@@ -378,23 +378,14 @@ def test_concurrent_writer_processes_keep_one_linear_chain(app, client, make_sit
 
 @pytest.mark.parametrize("storage", ["memory", "redis"])
 def test_per_site_rate_limit_answers_429(backend, tmp_path, storage):
-    import os
 
     from tests.helpers.apps import rate_limited_app
     from tests.helpers.sites import site_payload
 
     if storage == "redis":
-        url = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-        import redis
+        from tests.helpers.storage import redis_url
 
-        try:
-            redis.Redis.from_url(url).ping()
-        except redis.RedisError as error:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"Redis is required under CI=true: {error}")
-            pytest.skip(f"Redis not reachable at {url}")
-        redis.Redis.from_url(url).flushdb()
-        storage_uri = url
+        storage_uri = redis_url()
     else:
         storage_uri = "memory://"
     with rate_limited_app(backend, tmp_path, storage_uri) as (_app, client, headers):

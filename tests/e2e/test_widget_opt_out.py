@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.helpers.browser import LISTENER
+
 from .conftest import Hosts, LiveService
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +24,6 @@ pytestmark = pytest.mark.e2e
 SITE = "optout-example"
 AXE = Path(__file__).resolve().parents[2] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 GPC_ON = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
-LISTENER = """
-window.violations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-document.addEventListener('consentry:error', function (e) {
-  window.widgetErrors = (window.widgetErrors || []).concat([JSON.stringify(e.detail)]);
-});
-"""
 # Gated tags note in the page that they ran
 RUNS = "window.{name}Runs = (window.{name}Runs || 0) + 1;"
 CSP = (

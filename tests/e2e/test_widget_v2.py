@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.helpers.browser import LISTENER
+
 from .conftest import Hosts, LiveService
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +24,6 @@ NODE_MODULES = ROOT / "widget" / "node_modules"
 AUTOCONSENT = NODE_MODULES / "@duckduckgo" / "autoconsent" / "dist" / "autoconsent.playwright.js"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 CONSENTRY_RULE = ROOT / "docs" / "autoconsent" / "consentry.json"
-LISTENER = """
-window.violations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-document.addEventListener('consentry:error', function (e) {
-  window.widgetErrors = (window.widgetErrors || []).concat([JSON.stringify(e.detail)]);
-});
-"""
 ARTICLE = """<main><h1>City council approves riverside park plan</h1>
 <p>The council voted 31 to 12 on Thursday night to turn the disused freight yard along the east
 bank into a public park.</p>

@@ -13,3 +13,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# A page's CSP violations and the widget's reported errors, collected for the test to read.
+LISTENER = """
+window.violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+document.addEventListener('consentry:error', function (e) {
+  window.widgetErrors = (window.widgetErrors || []).concat([JSON.stringify(e.detail)]);
+});
+"""

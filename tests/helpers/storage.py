@@ -4,6 +4,7 @@ move records back in time (as a data migration would)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from sqlalchemy import text, update
@@ -40,3 +41,20 @@ def backdate(app, seqs, moment) -> None:
         else:
             connection.execute(text(ledger_migration().SQLITE_TRIGGERS[1]))
     db.session.expire_all()
+
+
+def redis_url() -> str:
+    """The test Redis (``CONSENTRY_TEST_REDIS_URL``), emptied; skipped when it does not answer,
+    failed under ``CI=true``."""
+    import pytest
+    import redis
+
+    url = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI=true: {error}")
+        pytest.skip(f"Redis not reachable at {url}")
+    redis.Redis.from_url(url).flushdb()
+    return url

@@ -9,7 +9,6 @@ live in the limiter's storage (memory, or Redis shared by every worker). On both
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -25,6 +24,7 @@ from tests.api.test_consent_fastpath import FlaskCalls
 from tests.helpers.apps import app_on
 from tests.helpers.consents import ORIGIN, event
 from tests.helpers.sites import site_payload
+from tests.helpers.storage import redis_url
 
 URL = "/api/v1/sites/news-example/consents"
 VISITOR = "198.51.100.20"
@@ -63,20 +63,6 @@ def post(client: FlaskClient, peer: str, body=None, query: str = "", **headers: 
         headers=sent,
         environ_base={"REMOTE_ADDR": peer},
     )
-
-
-def redis_url() -> str:
-    import redis
-
-    url = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI=true: {error}")
-        pytest.skip(f"Redis not reachable at {url}")
-    redis.Redis.from_url(url).flushdb()
-    return url
 
 
 INVALID_BODIES = [
