@@ -190,9 +190,10 @@ def test_postgres_append_runs_statements_prepared_once_per_connection(post, batc
     for answer in (post(event()), post(body), post(event()), post(body)):
         assert answer.status_code == 201
     prepares = [batch for batch in batches if "PREPARE" in batch]
-    # The append's statements, once; the probe for a subject's records (a first consent) goes
-    # with the locking read, unprepared, like the idempotency lookup.
+    # The append's statements, once, the probe for a subject's records (a first consent) with
+    # them; it goes out with the locking read.
     assert len(prepares) == 1 and "FOR UPDATE" in prepares[0]
+    assert "PREPARE consentry_subject_probe" in prepares[0]
     names = {
         row[0] for row in db.session.execute(text("SELECT name FROM pg_prepared_statements")).all()
     }  # the session's own connection prepares nothing of the ledger's
