@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from service.accesslog import log_key, redact, subject_hash
 from service.extensions import db
+from tests.faults.live import free_port
 from tests.helpers.consents import ORIGIN, event
 
 SUBJECT = "s_alice_private_0001"
@@ -70,17 +71,20 @@ def test_redaction_of_targets():
     assert subject_hash(b"another key" * 3, SUBJECT) != hashed  # keyed: no pepper, no lookup
 
 
-def test_the_development_server_logs_no_subject_in_clear(app, client, admin, make_site, caplog):
+def record_subject(client, make_site) -> None:
+    """A site whose ledger holds a consent of ``SUBJECT``, committed for the server's threads."""
     make_site()
-    assert (
-        client.post(
-            "/api/v1/sites/news-example/consents",
-            json=event(subject=SUBJECT),
-            headers={"Origin": ORIGIN},
-        ).status_code
-        == 201
+    answer = client.post(
+        "/api/v1/sites/news-example/consents",
+        json=event(subject=SUBJECT),
+        headers={"Origin": ORIGIN},
     )
-    db.session.commit()  # the server's threads write (the erasure)
+    assert answer.status_code == 201, answer.get_json()
+    db.session.commit()
+
+
+def test_the_development_server_logs_no_subject_in_clear(app, client, admin, make_site, caplog):
+    record_subject(client, make_site)  # the server's threads write (the erasure)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -96,23 +100,8 @@ def test_the_development_server_logs_no_subject_in_clear(app, client, admin, mak
     assert_redacted(lines, log_key(app.config["PEPPER"]))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_gunicorn_logs_no_subject_in_clear(app, client, admin, make_site, backend, tmp_path):
-    make_site()
-    assert (
-        client.post(
-            "/api/v1/sites/news-example/consents",
-            json=event(subject=SUBJECT),
-            headers={"Origin": ORIGIN},
-        ).status_code
-        == 201
-    )
-    db.session.commit()
+    record_subject(client, make_site)
     port, log = free_port(), tmp_path / "access.log"
     env = os.environ | {
         "CONSENTRY_INSTANCE_PATH": app.instance_path,  # the same pepper

@@ -29,14 +29,19 @@ def eight_entries_checkpoint_at_six(app, client, admin, record):  # noqa: F811
     return receipts
 
 
+def delete_tail_after_six(lift_triggers) -> None:
+    """The attacker's first step: lift the triggers and delete the entries after seq 6."""
+    lift_triggers()
+    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+
+
 def test_a_tail_deleted_after_the_newest_checkpoint_is_reported(
     client,
     admin,
     eight_entries_checkpoint_at_six,
     drop_append_only_triggers,  # noqa: F811
 ):
-    drop_append_only_triggers()
-    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+    delete_tail_after_six(drop_append_only_triggers)
     db.session.commit()
     report = verify(client, admin)
     assert report["ok"] is False
@@ -51,8 +56,7 @@ def test_a_tail_deleted_with_the_head_moved_back_is_reported(
     drop_append_only_triggers,  # noqa: F811
 ):
     """The review's attack: DELETE ... WHERE seq > 6 and UPDATE ledger_heads SET seq = 6."""
-    drop_append_only_triggers()
-    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+    delete_tail_after_six(drop_append_only_triggers)
     db.session.execute(text("UPDATE ledger_heads SET seq = 6"))
     db.session.commit()
     report = verify(client, admin)
@@ -83,8 +87,7 @@ def test_the_consoles_integrity_run_reports_a_deleted_tail_too(
     """The console's run and the API's verification are one function (the head check too)."""
     from service.console.integrity import VerificationRun, verify_site
 
-    drop_append_only_triggers()
-    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+    delete_tail_after_six(drop_append_only_triggers)
     db.session.commit()
     result = verify_site("news-example", VerificationRun("news-example", total=8), actor="test")
     assert result["ledger_ok"] is False
@@ -136,8 +139,7 @@ def test_a_tail_deleted_with_a_consistent_head_is_reported_from_receipts(
 ):
     """The database alone cannot see this one; the visitors' receipts can."""
     answers = eight_entries_checkpoint_at_six
-    drop_append_only_triggers()
-    db.session.execute(text("DELETE FROM consent_records WHERE seq > 6"))
+    delete_tail_after_six(drop_append_only_triggers)
     rewind_head_to(6)
     db.session.commit()
     assert verify(client, admin)["ok"] is True  # what off-machine evidence is for
