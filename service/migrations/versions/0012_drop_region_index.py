@@ -4,8 +4,8 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-04 21:45:00
 
-The index on (site_id, region, seq) was a fifth B-tree written by every consent append (about
-6% of a POST's time, docs/performance.md). A query by region walks the site's seq index and
+The index on (site_id, region, seq) was a fifth B-tree written by every consent append (its cost:
+docs/performance.md). A query by region walks the site's seq index and
 filters instead; a breakdown by region reads every record of its period either way.
 """
 from alembic import op
