@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from service.consents.bulk import bulk_append
 from service.console import charts, stats
@@ -45,25 +45,57 @@ def test_overview_csv(client, admin, make_site, signed_in):
     assert row.split(",")[1:3] == ["3", "1"]
 
 
-def test_settled_counts_are_kept_and_only_the_last_minutes_counted_again(client, admin, make_site):
-    record_some(client, admin, make_site)
-    today = utcnow().date()
-    # Now: the records are minutes old, so they are counted from the records, not kept.
-    counted = stats.daily_counts(SITE, today, today)
-    assert counted[today]["actions"]["accept_all"] == 3 and counted[today]["gpc"] == 1
-    kept = db.session.get(DailyStats, (SITE, today))
+# A fixed day (yesterday) and moment: what the cache keeps depends on the time of day, so the
+# tests never read the wall clock's (CI once ran them in the first minutes after midnight).
+DAY = utcnow().date() - timedelta(days=1)
+NOON = datetime.combine(DAY, time(12), tzinfo=UTC)
+CHOICES = {
+    "accept_all": {"necessary": True, "analytics": True, "marketing": True},
+    "reject_all": {"necessary": True, "analytics": False, "marketing": False},
+    "custom": {"necessary": True, "analytics": True, "marketing": False},
+}
+
+
+def imported(n: int, action: str, **fields) -> dict:
+    """One consent event at ``NOON`` + ``n`` seconds, through the import path (which takes the
+    time it is given, as the live path takes the clock's)."""
+    return {
+        "subject": f"s_import_{n:04}",
+        "action": action,
+        "choices": CHOICES[action],
+        "documents": {},
+        "revision": "r" * 64,
+        "method": "banner",
+        "recorded_at": NOON + timedelta(seconds=n),
+        **fields,
+    }
+
+
+def test_settled_counts_are_kept_and_only_the_last_minutes_counted_again(make_site):
+    make_site(SITE)
+    privacy_v1 = {"privacy": {"version": 1, "sha256": "d" * 64}}
+    events = [imported(n, "accept_all", documents=privacy_v1) for n in range(3)]
+    events.append(imported(3, "reject_all", documents=privacy_v1, gpc=True))
+    bulk_append(SITE, events)
+    # A minute later the records are too recent to keep: counted from the records; what is
+    # kept covers the day up to the settled moment (before them), so it counts nothing yet.
+    minute_later = NOON + timedelta(minutes=1)
+    counted = stats.daily_counts(SITE, DAY, DAY, now=minute_later)
+    assert counted[DAY]["actions"]["accept_all"] == 3 and counted[DAY]["gpc"] == 1
+    kept = db.session.get(DailyStats, (SITE, DAY))
     assert kept is not None and kept.counts["actions"]["accept_all"] == 0
-    # Tomorrow: the whole day has settled and is kept.
-    tomorrow = utcnow() + timedelta(days=1, hours=1)
-    counted = stats.daily_counts(SITE, today, today, now=tomorrow)
-    assert counted[today]["granted"] == {"necessary": 4, "analytics": 3, "marketing": 3}
-    kept = db.session.get(DailyStats, (SITE, today))
-    assert kept.counts["actions"] == counted[today]["actions"]
+    assert datetime.fromisoformat(kept.counts["through"]) <= NOON - stats.SETTLE
+    # The next day: the whole day has settled and is kept.
+    next_day = NOON + timedelta(days=1)
+    counted = stats.daily_counts(SITE, DAY, DAY, now=next_day)
+    assert counted[DAY]["granted"] == {"necessary": 4, "analytics": 3, "marketing": 3}
+    kept = db.session.get(DailyStats, (SITE, DAY))
+    assert kept.counts["actions"] == counted[DAY]["actions"]
     assert kept.counts["versions"] == {"privacy": {"1": {"accept_all": 3, "reject_all": 1}}}
     # From then on the day is read from the cache, not from the records.
     kept.counts = {**kept.counts, "gpc": 42}
     db.session.commit()
-    assert stats.daily_counts(SITE, today, today, now=tomorrow)[today]["gpc"] == 42
+    assert stats.daily_counts(SITE, DAY, DAY, now=next_day)[DAY]["gpc"] == 42
 
 
 def test_merge_adds_every_count():
@@ -88,55 +120,41 @@ BY_REGION = {"DE": {"accept_all": 3}, "US-CA": {"reject_all": 1}, "unknown": {"c
 
 
 def record_regional(make_site) -> None:
-    """Six consents of the last minute from three places (one unknown), through the import
-    path (which carries region and mode, as the live path does)."""
+    """Six consents of one minute from three places (one unknown), through the import path
+    (which carries region and mode, as the live path does)."""
     make_site(SITE)
-    now = utcnow() - timedelta(seconds=30)
-    choices = {
-        "accept_all": {"necessary": True, "analytics": True, "marketing": True},
-        "reject_all": {"necessary": True, "analytics": False, "marketing": False},
-        "custom": {"necessary": True, "analytics": True, "marketing": False},
-    }
-    events = [
-        {
-            "subject": f"s_region_{n:04}",
-            "action": action,
-            "choices": choices[action],
-            "documents": {},
-            "revision": "r" * 64,
-            "method": "banner",
-            "recorded_at": now + timedelta(seconds=n),
-            **({"region": region, "mode": "opt-in"} if region else {}),
-        }
-        for n, (region, action) in enumerate(REGIONAL)
-    ]
-    bulk_append(SITE, events)
+    bulk_append(
+        SITE,
+        [
+            imported(n, action, **({"region": region, "mode": "opt-in"} if region else {}))
+            for n, (region, action) in enumerate(REGIONAL)
+        ],
+    )
 
 
 def test_counts_by_region_are_the_same_row_by_row_in_sql_and_kept(make_site):
     record_regional(make_site)
-    now = utcnow()
+    now = NOON
     categories = ["necessary", "analytics", "marketing"]
     minutes = (now - timedelta(minutes=5), now + timedelta(minutes=1))  # row by row
     hours = (now - timedelta(hours=2), now + timedelta(hours=1))  # summed in SQL
     assert minutes[1] - minutes[0] < stats.SQL_SPAN < hours[1] - hours[0]
     assert stats.count_range(SITE, categories, *minutes)["regions"] == BY_REGION
     assert stats.count_range(SITE, categories, *hours)["regions"] == BY_REGION
-    today, tomorrow = now.date(), now + timedelta(days=1, hours=1)
-    assert stats.daily_counts(SITE, today, today, now=tomorrow)[today]["regions"] == BY_REGION
-    assert db.session.get(DailyStats, (SITE, today)).counts["regions"] == BY_REGION
+    next_day = now + timedelta(days=1)
+    assert stats.daily_counts(SITE, DAY, DAY, now=next_day)[DAY]["regions"] == BY_REGION
+    assert db.session.get(DailyStats, (SITE, DAY)).counts["regions"] == BY_REGION
 
 
 def test_a_day_kept_before_regions_were_counted_is_counted_again(make_site):
     record_regional(make_site)
-    today = utcnow().date()
-    tomorrow = utcnow() + timedelta(days=1, hours=1)
-    old_shape = {**stats.empty_day(), "through": tomorrow.isoformat()}
+    next_day = NOON + timedelta(days=1)
+    old_shape = {**stats.empty_day(), "through": next_day.isoformat()}
     del old_shape["regions"]
     old_shape["actions"]["accept_all"] = 99  # whatever it said is replaced
-    db.session.add(DailyStats(site_id=SITE, day=today, counts=old_shape))
+    db.session.add(DailyStats(site_id=SITE, day=DAY, counts=old_shape))
     db.session.commit()
-    counted = stats.daily_counts(SITE, today, today, now=tomorrow)[today]
+    counted = stats.daily_counts(SITE, DAY, DAY, now=next_day)[DAY]
     assert counted["regions"] == BY_REGION and counted["actions"]["accept_all"] == 3
 
 
