@@ -7,15 +7,14 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 
-from ..consents.models import ConsentRecord
+from ..consents.models import ConsentRecord, LedgerHead, VersionSpan
 from ..consents.service import latest_checkpoint
 from ..crypto.jws import InvalidReceipt, attach_signature, verify_compact
-from ..documents.service import in_force_period
 from ..errors import Unauthorized, Unprocessable
 from ..extensions import db
 from ..inputs import MAX_DATABASE_INT
@@ -126,9 +125,7 @@ def query_records(
     if region is not None:
         query = query.where(region_condition(region))
     if document is not None:
-        kind, version = document
-        query = query.where(ConsentRecord.documents[kind]["version"].as_integer() == version)
-        start, end = in_force_window(site_id, kind, version, start, end)
+        query = query.where(*version_range(site_id, *document))
     if start is not None or end is not None:
         query = query.where(*time_range(site_id, start, end))
     if cursor is not None:
@@ -148,28 +145,31 @@ def query_records(
     }
 
 
-# How long after a version stopped being in force a consent may still name it: the site's
-# context is read before the append takes its time (a request's length, far below this).
-IN_FORCE_SLACK = timedelta(minutes=5)
-NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def in_force_window(
-    site_id: str, kind: str, version: int, start: datetime | None, end: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    """``[start, end)`` narrowed to when ``version`` of ``kind`` was in force. A consent must
-    name the versions in force when it is recorded (outdated ones are refused), so the time
-    index finds the records of an old version without a scan of the whole ledger."""
-    period = in_force_period(site_id, kind, version)
-    if period is None:  # never published: no record names it
-        return NEVER, NEVER
-    since, until = period
-    since -= IN_FORCE_SLACK
-    start = since if start is None else max(start, since)
-    if until is not None:
-        until += IN_FORCE_SLACK
-        end = until if end is None else min(end, until)
-    return start, end
+def version_range(site_id: str, kind: str, version: int) -> list[Any]:
+    """Conditions for records naming ``version`` of ``kind``, with the seq span they lie in:
+    the version's :class:`VersionSpan` (exact for the entries a checkpoint covers, imports
+    included) widened by those naming it after the last checkpoint (a few hundred at most,
+    read through the seq index). A page then walks that span instead of the whole ledger."""
+    records = ConsentRecord
+    named = records.documents[kind]["version"].as_integer() == version
+    # The head first: a checkpoint committed between the two reads only widens the spans.
+    covered = db.session.execute(
+        db.select(LedgerHead.last_checkpoint_size).where(LedgerHead.site_id == site_id)
+    ).scalar_one_or_none()
+    span = db.session.execute(
+        db.select(VersionSpan.first_seq, VersionSpan.last_seq).where(
+            VersionSpan.site_id == site_id, VersionSpan.kind == kind, VersionSpan.version == version
+        )
+    ).one_or_none()
+    tail = db.session.execute(
+        db.select(func.min(records.seq), func.max(records.seq)).where(
+            records.site_id == site_id, records.seq > (covered or 0), named
+        )
+    ).one()
+    bounds = [bound for bound in (*(span or ()), *tail) if bound is not None]
+    if not bounds:
+        return [named, records.seq < 0]  # no record names it
+    return [named, records.seq >= min(bounds), records.seq <= max(bounds)]
 
 
 def time_range(site_id: str, start: datetime | None, end: datetime | None) -> list[Any]:

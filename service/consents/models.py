@@ -72,6 +72,22 @@ class LedgerHead(db.Model):
     last_checkpoint_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class VersionSpan(db.Model):
+    """Per site and document version: the first and last seq of the entries naming it, among
+    those a checkpoint covers (``ledger_heads.last_checkpoint_size``). The ledger writer merges
+    it when it cuts a checkpoint (:mod:`.writer`), so a search by version walks one seq span and
+    the short tail after the checkpoint instead of the whole ledger. An index, not proof: it is
+    derived from the entries and only ever widened."""
+
+    __tablename__ = "consent_version_spans"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    first_seq: Mapped[int]
+    last_seq: Mapped[int]
+
+
 class Checkpoint(db.Model):
     """A signed tree head over the first ``tree_size`` entries of a site."""
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import UniqueConstraint, bindparam, exists, insert, select, update
+from sqlalchemy import UniqueConstraint, bindparam, exists, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
@@ -46,9 +46,10 @@ from ..database import (
 )
 from ..extensions import db
 from ..ledger.chain import GENESIS_HASH
+from ..ledger.vocabulary import DOCUMENT_KINDS
 from ..sites.service import CONFIG_VERSION, CONFIG_VERSION_PREPARED_AS
 from .group import GroupCommit, Item, Result
-from .models import Checkpoint, ConsentRecord, LedgerHead
+from .models import Checkpoint, ConsentRecord, LedgerHead, VersionSpan
 
 RECORDS = ConsentRecord.__table__
 HEADS = LedgerHead.__table__
@@ -104,6 +105,35 @@ SUBJECT_PROBE = select(
         RECORDS.c.client_event_id != bindparam("client_event_id"),
     )
 )
+
+
+def merge_version_spans(dialect: Dialect) -> Any:
+    """Widen the site's :class:`.models.VersionSpan` rows by the entries ``(after, through]``:
+    run when an append cuts a checkpoint, over the entries since the one before (at most
+    ``CHECKPOINT_EVERY``, read through the seq index), so it costs the appends nothing between
+    checkpoints. Hand-written because the JSON path and the two-value min and max are the
+    dialects' own; the kinds are our constants."""
+    if dialect.name == "postgresql":
+        version = "CAST(r.documents -> kinds.kind ->> 'version' AS INTEGER)"
+        least, greatest = "LEAST", "GREATEST"
+    else:
+        version = "CAST(json_extract(r.documents, '$.' || kinds.kind || '.version') AS INTEGER)"
+        least, greatest = "min", "max"
+    kinds = ", ".join(f"('{kind}')" for kind in DOCUMENT_KINDS)
+    spans = VersionSpan.__tablename__
+    return text(
+        f"WITH kinds(kind) AS (VALUES {kinds}), "
+        f"named AS (SELECT kinds.kind AS kind, {version} AS version, r.seq AS seq "
+        f"FROM {RECORDS.name} AS r, kinds "
+        "WHERE r.site_id = :site_id AND r.seq > :after AND r.seq <= :through) "
+        f"INSERT INTO {spans} (site_id, kind, version, first_seq, last_seq) "
+        "SELECT :site_id, kind, version, min(seq), max(seq) FROM named "
+        "WHERE version IS NOT NULL GROUP BY kind, version "
+        "ON CONFLICT (site_id, kind, version) DO UPDATE SET "
+        f"first_seq = {least}({spans}.first_seq, excluded.first_seq), "
+        f"last_seq = {greatest}({spans}.last_seq, excluded.last_seq)"
+    )
+
 
 # What a transaction meets on a connection that is dead or has lost its prepared statements.
 RECONNECT = (psycopg.OperationalError, *LOST_PREPARED)
@@ -174,6 +204,7 @@ class Statements:
         )
         self.insert_records = Compiled(insert(RECORDS), dialect, RECORD_COLUMNS)
         self.insert_checkpoints = Compiled(insert(CHECKPOINTS), dialect, CHECKPOINT_COLUMNS)
+        self.merge_version_spans = Compiled(merge_version_spans(dialect), dialect)
         self.save_head = Compiled(
             update(HEADS).where(HEADS.c.site_id == bindparam("head_site_id")),
             dialect,
@@ -211,6 +242,8 @@ class LedgerTransaction:
         self.literal = psycopg.adapt.Transformer(connection).as_literal if postgresql else None
         self.begun = False
         self.flush_on_exit = False
+        # The head's checkpoint as locked: what the version spans cover before this write.
+        self.checkpointed_through: int | None = None
 
     def _run(self, steps: list[Step], fetch: bool = False) -> list[Any]:
         """Run ``steps`` in order, after ``BEGIN`` in the transaction's first batch. ``fetch``:
@@ -253,6 +286,7 @@ class LedgerTransaction:
             new_head |= {"last_checkpoint_size": 0, "last_checkpoint_at": None}
             self._run([(self.statements.create_head, new_head)])
             locked = self._read_locked(site_id, client_event_ids, subjects)
+        self.checkpointed_through = locked.head.last_checkpoint_size
         return locked
 
     def _read_locked(
@@ -296,6 +330,9 @@ class LedgerTransaction:
         steps: list[Step] = [(RELEASE_AT_COMMIT, None)] if release_early else []
         steps += [(statements.insert_records, record) for record in records]
         steps += [(statements.insert_checkpoints, checkpoint) for checkpoint in checkpoints]
+        if checkpoints:
+            covered = {"after": self.checkpointed_through, "through": head.last_checkpoint_size}
+            steps.append((statements.merge_version_spans, {"site_id": head.site_id, **covered}))
         steps += [(statements.save_head, head_values), ("COMMIT", None)]
         if release_early:
             steps.append((FLUSH_WAL, None))

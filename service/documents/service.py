@@ -164,27 +164,6 @@ def last_material_versions(site_id: str, now: datetime) -> dict[str, int]:
     return {kind: version for kind, version in rows}
 
 
-def in_force_period(
-    site_id: str, kind: str, version: int
-) -> tuple[datetime, datetime | None] | None:
-    """When ``version`` of ``kind`` was the one in force: ``[start, end)``, ``end`` None while no
-    later version has taken effect; None when it was never published. A version is in force
-    from its ``effective_at`` until a later version's, the newest effective one winning."""
-    start = db.session.execute(
-        _versions_query(site_id, kind)
-        .with_only_columns(DocumentVersion.effective_at)
-        .where(DocumentVersion.version == version, DocumentVersion.status == PUBLISHED)
-    ).scalar_one_or_none()
-    if start is None:
-        return None
-    end = db.session.execute(
-        _versions_query(site_id, kind)
-        .with_only_columns(func.min(DocumentVersion.effective_at))
-        .where(DocumentVersion.version > version, DocumentVersion.status == PUBLISHED)
-    ).scalar_one_or_none()
-    return as_utc(start), as_utc(end) if end is not None else None
-
-
 def next_scheduled_at(site_id: str, now: datetime) -> datetime | None:
     """When the next published-but-not-yet-effective version of the site takes effect."""
     value = db.session.execute(

@@ -46,7 +46,7 @@ def test_query_filters_by_subject_action_method_and_document(client, admin, reco
     assert seqs(document="privacy:2") == [4]
     assert seqs(document="terms:1") == []
     assert seqs(document="privacy:99") == []
-    # The version's period in force narrows the search, and meets the asked period.
+    # A period narrows the search by version.
     after_v2 = (utcnow() + timedelta(minutes=10)).isoformat()
     assert seqs(document="privacy:1", **{"from": after_v2}) == []
     assert seqs(document="privacy:2", **{"from": after_v2}) == []
