@@ -50,10 +50,22 @@ JSON_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/widget.js")
 
 
 class DomainError(Exception):
-    """A rule of the domain was broken; carries its HTTP status and a stable error code."""
+    """A rule of the domain was broken; carries its HTTP status and a stable error code.
+
+    A subclass names both in its bases: ``class Gone(DomainError, status=410, code="gone"): ...``.
+    """
 
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(
         self,
@@ -67,49 +79,31 @@ class DomainError(Exception):
         self.headers = headers or {}
 
 
-class MalformedJSON(DomainError):
-    status = 400
-    code = "malformed_json"
+class MalformedJSON(DomainError, status=400, code="malformed_json"): ...
 
 
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"): ...
 
 
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
+class Conflict(DomainError, status=409, code="conflict"): ...
 
 
-class Unprocessable(DomainError):
-    status = 422
-    code = "validation_failed"
+class Unprocessable(DomainError, status=422, code="validation_failed"): ...
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
+class PayloadTooLarge(DomainError, status=413, code="payload_too_large"): ...
 
 
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(DomainError, status=401, code="unauthorized"): ...
 
 
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"): ...
 
 
-class InternalError(DomainError):
-    status = 500
-    code = "internal_error"
+class InternalError(DomainError, status=500, code="internal_error"): ...
 
 
-class ServiceUnavailable(DomainError):
-    status = 503
-    code = "unavailable"
+class ServiceUnavailable(DomainError, status=503, code="unavailable"): ...
 
 
 def invalid_request(error: ValidationError) -> Unprocessable:

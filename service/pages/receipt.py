@@ -61,9 +61,7 @@ KIND_TITLES = {
 }
 
 
-class RecordErased(DomainError):
-    status = 410
-    code = "erased"
+class RecordErased(DomainError, status=410, code="erased"): ...
 
 
 @dataclass(frozen=True)

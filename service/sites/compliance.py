@@ -41,9 +41,7 @@ SETTINGS = (
 )
 
 
-class ComplianceViolation(DomainError):
-    status = 422
-    code = "compliance_violation"
+class ComplianceViolation(DomainError, status=422, code="compliance_violation"): ...
 
 
 def site_settings(site: Any) -> dict[str, Any]:
