@@ -51,6 +51,32 @@ def _attrs(**values: object) -> str:
     return " ".join(f'{name.replace("_", "-")}="{escape(str(v))}"' for name, v in values.items())
 
 
+def _chart_start(
+    chart_id: str, width: int, height: int, title: str, description: str | None = None
+) -> list[str]:
+    """The opening ``<svg>`` with its accessible name, and its description when it has one."""
+    labelled_by = f"{chart_id}-title" + (f" {chart_id}-desc" if description is not None else "")
+    parts = [
+        f"<svg {_attrs(id=chart_id, viewBox=f'0 0 {width} {height}', role='img')} "
+        f'aria-labelledby="{labelled_by}" class="chart">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+    ]
+    if description is not None:
+        parts.append(f'<desc id="{chart_id}-desc">{escape(description)}</desc>')
+    return parts
+
+
+def _stroke(name: str) -> dict[str, str]:
+    """A series' stroke attributes: its colour, and its dash pattern unless it is solid."""
+    colour, dash = SERIES_STYLE.get(name, ("#333333", ""))
+    return {"stroke": colour, "stroke_dasharray": dash} if dash else {"stroke": colour}
+
+
+def _row_label(x: float, y: float, label: str) -> str:
+    """A bar chart's row name, right-aligned against the bars."""
+    return f'<text {_attrs(x=x, y=y)} class="tick" text-anchor="end">{escape(label)}</text>'
+
+
 def line_chart(
     chart_id: str,
     title: str,
@@ -71,12 +97,7 @@ def line_chart(
     def y(value: float) -> float:
         return top + plot_h - plot_h * value / peak
 
-    parts = [
-        f"<svg {_attrs(id=chart_id, viewBox=f'0 0 {width} {height}', role='img')} "
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart">',
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(_describe(days, series, markers))}</desc>',
-    ]
+    parts = _chart_start(chart_id, width, height, title, _describe(days, series, markers))
     for step in range(5):  # horizontal grid and y ticks
         value = peak * step / 4
         parts.append(
@@ -113,12 +134,9 @@ def line_chart(
             f"{escape(marker.label)}</text>"
         )
     for name, values in series.items():
-        colour, dash = SERIES_STYLE.get(name, ("#333333", ""))
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        extra = {"stroke_dasharray": dash} if dash else {}
         parts.append(
-            f'<polyline {_attrs(points=points, stroke=colour, **extra)} class="series" '
-            'fill="none"/>'
+            f'<polyline {_attrs(points=points, **_stroke(name))} class="series" fill="none"/>'
         )
     parts.append(_legend(list(series), left, height - 22))
     parts.append("</svg>")
@@ -130,15 +148,13 @@ def _legend(names: list[str], x0: int, y0: int, swatches: bool = False) -> str:
     colour (bars, whose parts are filled areas)."""
     parts = ['<g class="legend">']
     for i, name in enumerate(names):
-        colour, dash = SERIES_STYLE.get(name, ("#333333", ""))
         lx = x0 + i * 150
+        stroke = _stroke(name)
         if swatches:
-            square = _attrs(x=lx + 7, y=y0 - 7, width=14, height=14, fill=colour)
+            square = _attrs(x=lx + 7, y=y0 - 7, width=14, height=14, fill=stroke["stroke"])
             key = f'<rect {square} class="swatch"/>'
         else:
-            extra = {"stroke_dasharray": dash} if dash else {}
-            stroke = _attrs(x1=lx, x2=lx + 28, y1=y0, y2=y0, stroke=colour, **extra)
-            key = f'<line {stroke} class="series"/>'
+            key = f'<line {_attrs(x1=lx, x2=lx + 28, y1=y0, y2=y0, **stroke)} class="series"/>'
         parts.append(
             key + f'<text {_attrs(x=lx + 34, y=y0 + 4)} class="tick">'
             f"{escape(LABELS.get(name, name))}</text>"
@@ -163,18 +179,11 @@ def share_bars(chart_id: str, title: str, rows: list[tuple[str, dict[str, int]]]
     height = 40 + row_h * max(len(rows), 1) + 30
     plot_w = width - left - 20
     names = [n for n in SERIES_STYLE if any(counts.get(n) for _label, counts in rows)]
-    parts = [
-        f"<svg {_attrs(id=chart_id, viewBox=f'0 0 {width} {height}', role='img')} "
-        f'aria-labelledby="{chart_id}-title" class="chart">',
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-    ]
+    parts = _chart_start(chart_id, width, height, title)
     for i, (label, counts) in enumerate(rows):
         y0 = 20 + i * row_h
         total = sum(counts.get(n, 0) for n in names) or 1
-        parts.append(
-            f'<text {_attrs(x=left - 8, y=y0 + 17)} class="tick" text-anchor="end">'
-            f"{escape(label)}</text>"
-        )
+        parts.append(_row_label(left - 8, y0 + 17, label))
         offset = 0.0
         for name in names:
             part = counts.get(name, 0) / total
@@ -202,16 +211,11 @@ def rate_bars(chart_id: str, title: str, rows: list[tuple[str, float]]) -> Marku
     width, row_h, left = 820, 30, 200
     height = 30 + row_h * max(len(rows), 1)
     plot_w = width - left - 80
-    parts = [
-        f"<svg {_attrs(id=chart_id, viewBox=f'0 0 {width} {height}', role='img')} "
-        f'aria-labelledby="{chart_id}-title" class="chart">',
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-    ]
+    parts = _chart_start(chart_id, width, height, title)
     for i, (label, rate) in enumerate(rows):
         y0 = 10 + i * row_h
+        parts.append(_row_label(left - 8, y0 + 15, label))
         parts.append(
-            f'<text {_attrs(x=left - 8, y=y0 + 15)} class="tick" text-anchor="end">'
-            f"{escape(label)}</text>"
             f'<rect {_attrs(x=left, y=y0, width=plot_w, height=row_h - 10)} class="track"/>'
             f"<rect {_attrs(x=left, y=y0, width=plot_w * rate, height=row_h - 10)} "
             'class="rate"/>'
