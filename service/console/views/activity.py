@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from ...activity import service as activity
-from .base import bp, page
+from .base import bp, chosen_site, page
 from .forms import day_after, day_start, parse_day, parse_int
 
 
@@ -17,9 +17,8 @@ def activity_log():
     first = parse_day(args.get("from"), "from")
     last = parse_day(args.get("to"), "to")
     action = args.get("action") or None
-    site = user.site_id or (args.get("site") or None)
     result = activity.query_activity(
-        site=site,
+        site=chosen_site(args),
         all_sites=user.site_id is None,
         actor=(args.get("actor") or "").strip()[:200] or None,
         action=action,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ...auth.guard import check_grant
@@ -94,6 +94,21 @@ def page(*scopes: str) -> Callable:
         return guarded
 
     return decorate
+
+
+def chosen_site(values: Mapping[str, str]) -> str | None:
+    """The site a form or query names (``site``; empty: all sites), unless the account is bound
+    to a site: then always that one."""
+    return g.console_user.site_id or (values.get("site") or None)
+
+
+def download(body: Any, mimetype: str, filename: str) -> Response:
+    """A file to save (``Content-Disposition: attachment``), not a page to show."""
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.context_processor

@@ -9,7 +9,7 @@ from ...auth.models import ApiKey
 from ...errors import DomainError, NotFound
 from ...extensions import db
 from ...sites.service import list_sites
-from .base import bp, page
+from .base import bp, chosen_site, page
 from .forms import parse_int, problem_lines
 
 
@@ -39,11 +39,11 @@ def keys_page():
 @bp.route("/keys", methods=["POST"])
 @page("sites:admin")
 def create_key():
-    bound = g.console_user.site_id
-    site = bound or (request.form.get("site") or None)
     try:
         key, plaintext = keys.create_api_key(
-            request.form.getlist("scopes"), site, (request.form.get("label") or "")[:200]
+            request.form.getlist("scopes"),
+            chosen_site(request.form),
+            (request.form.get("label") or "")[:200],
         )
     except DomainError as error:
         return render(errors=problem_lines(error), status=422)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from base64 import urlsafe_b64decode
 
-from flask import Response, redirect, render_template, request, stream_with_context, url_for
+from flask import redirect, render_template, request, stream_with_context, url_for
 from marshmallow import ValidationError
 
 from ...audit import bundle as bundles
@@ -19,7 +19,7 @@ from ...errors import DomainError, Unprocessable
 from ...ledger.merkle import verify_inclusion
 from ...ledger.vocabulary import ACTIONS, METHODS
 from ...sites.service import get_site
-from .base import bp, page
+from .base import bp, download, page
 from .forms import field_messages, problem_lines
 
 record_query = RecordQuerySchema()
@@ -94,26 +94,18 @@ def subject_arg() -> str:
 @bp.route("/sites/<site>/ledger/proof.json")
 @page("audit:read")
 def proof_json(site: str):
-    subject = subject_arg()
-    bundle = bundles.proof_bundle(site, subject)
-    return Response(
-        json.dumps(bundle, indent=2, ensure_ascii=False),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{site}-proof-bundle.json"'},
-    )
+    bundle = bundles.proof_bundle(site, subject_arg())
+    body = json.dumps(bundle, indent=2, ensure_ascii=False)
+    return download(body, "application/json", f"{site}-proof-bundle.json")
 
 
 @bp.route("/sites/<site>/ledger/proof.html")
 @page("audit:read")
 def proof_html(site: str):
     """The printable bundle, as a download (a file to keep and send, opened outside the console)."""
-    subject = subject_arg()
-    bundle = bundles.proof_bundle(site, subject)
-    return Response(
-        render_template("audit/proof.html", bundle=bundle),
-        mimetype="text/html",
-        headers={"Content-Disposition": f'attachment; filename="{site}-proof-bundle.html"'},
-    )
+    bundle = bundles.proof_bundle(site, subject_arg())
+    body = render_template("audit/proof.html", bundle=bundle)
+    return download(body, "text/html", f"{site}-proof-bundle.html")
 
 
 @bp.route("/sites/<site>/ledger/export")
@@ -125,11 +117,7 @@ def ledger_export(site: str):
     lines = exports.export_ndjson(plan) if fmt == "ndjson" else exports.export_csv(plan)
     mimetype = "application/x-ndjson" if fmt == "ndjson" else "text/csv"
     name = f"{site}-ledger-{plan.first_seq}-{plan.last_seq}.{fmt}"
-    return Response(
-        stream_with_context(lines),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download(stream_with_context(lines), mimetype, name)
 
 
 @bp.route("/sites/<site>/ledger/erase", methods=["GET", "POST"])

@@ -6,14 +6,14 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Response, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 
 from ...documents.models import PUBLISHED, DocumentVersion
 from ...extensions import db
 from ...sites.service import list_sites
 from ...timeutil import as_utc, utcnow
 from .. import charts, stats
-from .base import bp, page
+from .base import bp, download, page
 from .forms import parse_day
 
 SHOWN = ("accept_all", "reject_all", "custom", "withdraw")
@@ -150,7 +150,7 @@ def overview_csv(site: str):
                 *[counts["granted"].get(c, 0) for c in categories],
             ]
         )
-    return csv_download(out, f"consentry-{site}-{first}-{last}.csv")
+    return download(out.getvalue(), "text/csv", f"consentry-{site}-{first}-{last}.csv")
 
 
 @bp.route("/sites/<site>/overview-regions.csv")
@@ -164,12 +164,4 @@ def overview_regions_csv(site: str):
     writer.writerow(["region", "total", *stats.ACTIONS])
     for region, counts in region_rows(totals["regions"]):
         writer.writerow([region, sum(counts.values()), *[counts.get(a, 0) for a in stats.ACTIONS]])
-    return csv_download(out, f"consentry-{site}-regions-{first}-{last}.csv")
-
-
-def csv_download(out: io.StringIO, name: str) -> Response:
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download(out.getvalue(), "text/csv", f"consentry-{site}-regions-{first}-{last}.csv")

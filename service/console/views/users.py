@@ -7,7 +7,7 @@ from flask import g, render_template, request
 from ...errors import Conflict, DomainError, Forbidden
 from ...sites.service import list_sites
 from .. import users
-from .base import bp, page
+from .base import bp, chosen_site, page
 from .forms import problem_lines
 
 
@@ -32,12 +32,13 @@ def users_page():
 @bp.route("/users", methods=["POST"])
 @page("sites:admin")
 def create_user():
-    bound = g.console_user.site_id
-    site = bound or (request.form.get("site") or None)
     password = users.generate_password()
     try:
         user = users.create_user(
-            request.form.get("email", ""), request.form.get("role", ""), password, site
+            request.form.get("email", ""),
+            request.form.get("role", ""),
+            password,
+            chosen_site(request.form),
         )
     except DomainError as error:
         return render(errors=problem_lines(error), status=422)
