@@ -10,7 +10,7 @@ only an undeclared cookie makes a finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -155,6 +155,28 @@ def _gated_evidence(element: Any) -> dict[str, Any]:
     return {"gated_element": asdict(element)}
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A cookie or request one visit saw, placed, with the words a finding says it with."""
+
+    what: str  # "Cookie _ga (analytics) was set"
+    after_choice: bool
+    placement: Placement
+    evidence: dict[str, Any]
+
+
+def _placed(classifier: Classifier, seen: PhaseObservation) -> Iterator[Placed]:
+    """The visit's cookies, then its requests, each with its placement."""
+    for cookie in seen.cookies:
+        placement = classifier.place_cookie(cookie.name, cookie.domain)
+        what = f"Cookie {cookie.name} ({placement.category or placement.kind}) was set"
+        yield Placed(what, cookie.after_choice, placement, cookie_evidence(cookie, placement))
+    for request in seen.requests:
+        placement = classifier.place_request(request)
+        what = f"A request went to {request.host} ({placement.category or placement.kind})"
+        yield Placed(what, request.after_choice, placement, request_evidence(request, placement))
+
+
 def page_findings(
     classifier: Classifier, page_url: str, phases: Mapping[str, PhaseObservation], mode: str
 ) -> list[Finding]:
@@ -180,39 +202,20 @@ def _consent_breaches(
     classifier: Classifier, page: str, seen: PhaseObservation, kind: str, only_after: bool
 ) -> list[Finding]:
     found = []
-    template = _MESSAGES[kind]
-    for cookie in seen.cookies:
-        placement = classifier.place_cookie(cookie.name, cookie.domain)
-        if placement.needs_consent and (cookie.after_choice or not only_after):
-            what = f"Cookie {cookie.name} ({placement.category or placement.kind}) was set"
-            evidence = cookie_evidence(cookie, placement)
-            found.append(
-                Finding(kind, "high", template.format(what=what), page, seen.phase, evidence)
-            )
-    for request in seen.requests:
-        placement = classifier.place_request(request)
-        if placement.needs_consent and (request.after_choice or not only_after):
-            what = f"A request went to {request.host} ({placement.category or placement.kind})"
-            evidence = request_evidence(request, placement)
-            found.append(
-                Finding(kind, "high", template.format(what=what), page, seen.phase, evidence)
-            )
+
+    def breach(what: str, evidence: dict[str, Any]) -> None:
+        message = _MESSAGES[kind].format(what=what)
+        found.append(Finding(kind, "high", message, page, seen.phase, evidence))
+
+    for item in _placed(classifier, seen):
+        if item.placement.needs_consent and (item.after_choice or not only_after):
+            breach(item.what, item.evidence)
     for element in seen.gated:
         optional = [
             c for c in element.categories if not classifier.categories.get(c, {}).get("required")
         ]
         if element.ran and optional:
-            what = f"A gated {element.tag} for {' '.join(optional)} ran"
-            found.append(
-                Finding(
-                    kind,
-                    "high",
-                    template.format(what=what),
-                    page,
-                    seen.phase,
-                    _gated_evidence(element),
-                )
-            )
+            breach(f"A gated {element.tag} for {' '.join(optional)} ran", _gated_evidence(element))
     return found
 
 
@@ -224,20 +227,9 @@ def _gpc_breaches(classifier: Classifier, page: str, seen: PhaseObservation) -> 
         message = f"{what} with the Global Privacy Control signal on"
         found.append(Finding("gpc_ignored", "high", message, page, seen.phase, evidence))
 
-    for cookie in seen.cookies:
-        placement = classifier.place_cookie(cookie.name, cookie.domain)
-        if placement.sale_or_sharing:
-            breach(
-                f"Cookie {cookie.name} ({placement.category}) was set",
-                cookie_evidence(cookie, placement),
-            )
-    for request in seen.requests:
-        placement = classifier.place_request(request)
-        if placement.sale_or_sharing:
-            breach(
-                f"A request went to {request.host} ({placement.category})",
-                request_evidence(request, placement),
-            )
+    for item in _placed(classifier, seen):
+        if item.placement.sale_or_sharing:  # only a site category sells or shares: it is named
+            breach(item.what, item.evidence)
     for element in seen.gated:
         sold = [
             c for c in element.categories if classifier.categories.get(c, {}).get("sale_or_sharing")
