@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -31,14 +31,7 @@ class VerificationRun:
     result: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "site": self.site,
-            "total": self.total,
-            "done": self.done,
-            "phase": self.phase,
-            "finished": self.finished,
-            "result": self.result,
-        }
+        return asdict(self)
 
 
 def runs(app: Flask) -> dict[str, VerificationRun]:

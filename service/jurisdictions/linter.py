@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -45,6 +45,10 @@ class SiteFacts:
     def categories(self) -> list[dict[str, Any]]:
         return list(self.settings.get("categories") or [])
 
+    @property
+    def consent_lifetime_days(self) -> int:
+        return self.settings.get("consent_lifetime_days", 180)  # the sites schema's default
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -54,12 +58,7 @@ class Finding:
     citation: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "message": self.message,
-            "citation": self.citation,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -248,7 +247,7 @@ def check_purposes(facts: SiteFacts) -> Iterator[str]:
     "for the cookies, choices renewed at regular intervals)",
 )
 def check_lifetime(facts: SiteFacts) -> Iterator[str]:
-    days = facts.settings.get("consent_lifetime_days", 180)
+    days = facts.consent_lifetime_days
     if days > THIRTEEN_MONTHS_DAYS and serves_opt_in_region(facts):
         yield (
             f"consent_lifetime_days is {days}; in the EU a choice must be asked again within 13 "
@@ -263,7 +262,7 @@ def check_lifetime(facts: SiteFacts) -> Iterator[str]:
     "CNIL recommendation 2020-092 § 50 (keeping a refusal for 6 months is advised)",
 )
 def check_six_months(facts: SiteFacts) -> Iterator[str]:
-    days = facts.settings.get("consent_lifetime_days", 180)
+    days = facts.consent_lifetime_days
     if SIX_MONTHS_DAYS < days <= THIRTEEN_MONTHS_DAYS and serves_opt_in_region(facts):
         yield f"consent_lifetime_days is {days}; the CNIL advises asking again after 6 months."
 
