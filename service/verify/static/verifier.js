@@ -316,28 +316,32 @@ function attachSignature(payload, kid, signature) {
 
 // Checkpoints and Merkle proofs (service/ledger) ----------------------------------------------
 
-async function verifyCheckpoint(cp, lookup) {
-  const key = typeof cp.kid === "string" ? lookup(cp.kid) : null;
+// A detached signature over the canonical JSON of `fields`, as service/ledger signs checkpoints
+// and erasure statements: false unless `kid` names a known key and the signature verifies.
+async function verifySignedFields(fields, kid, signature, lookup) {
+  const key = typeof kid === "string" ? lookup(kid) : null;
   if (!key) return false;
-  const payload = dumps(
-    {
-      typ: CHECKPOINT_TYPE,
-      site: cp.site,
-      tree_size: cp.tree_size,
-      root_hash: cp.root_hash,
-      timestamp: cp.timestamp,
-      kid: cp.kid,
-    },
-    true,
-  );
+  const payload = dumps(fields, true);
   if (payload === null) return false;
-  let signature;
+  let bytes;
   try {
-    signature = b64urlDecode(cp.signature);
+    bytes = b64urlDecode(signature);
   } catch {
     return false;
   }
-  return verifySignature(key, signature, encoder.encode(payload));
+  return verifySignature(key, bytes, encoder.encode(payload));
+}
+
+async function verifyCheckpoint(cp, lookup) {
+  const fields = {
+    typ: CHECKPOINT_TYPE,
+    site: cp.site,
+    tree_size: cp.tree_size,
+    root_hash: cp.root_hash,
+    timestamp: cp.timestamp,
+    kid: cp.kid,
+  };
+  return verifySignedFields(fields, cp.kid, cp.signature, lookup);
 }
 
 const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
@@ -854,31 +858,19 @@ function erasuresFrom(data, last, report) {
 }
 
 async function verifyErasure(statement, lookup) {
-  if (statement.signature === null || typeof statement.kid !== "string") return false;
-  const key = lookup(statement.kid);
-  if (!key) return false;
-  const payload = dumps(
-    {
-      typ: ERASURE_TYPE,
-      site: statement.site,
-      erased_at: statement.erased_at,
-      reason: statement.reason,
-      subject_hmac: statement.subject_hmac,
-      seqs: statement.seqs,
-      records: statement.records,
-      visible_sha256: statement.visible_sha256,
-      kid: statement.kid,
-    },
-    true,
-  );
-  if (payload === null || typeof statement.signature !== "string") return false;
-  let signature;
-  try {
-    signature = b64urlDecode(statement.signature);
-  } catch {
-    return false;
-  }
-  return verifySignature(key, signature, encoder.encode(payload));
+  if (statement.signature === null) return false;
+  const fields = {
+    typ: ERASURE_TYPE,
+    site: statement.site,
+    erased_at: statement.erased_at,
+    reason: statement.reason,
+    subject_hmac: statement.subject_hmac,
+    seqs: statement.seqs,
+    records: statement.records,
+    visible_sha256: statement.visible_sha256,
+    kid: statement.kid,
+  };
+  return verifySignedFields(fields, statement.kid, statement.signature, lookup);
 }
 
 function seqsText(ranges) {
