@@ -193,3 +193,40 @@ def test_the_frame_may_show_images_of_the_sites_origins_only(make_site, signed_i
     policy = frame.headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://news.example.com http://localhost:8000;" in policy
     assert "script-src 'self';" in policy and "frame-ancestors 'self'" in policy
+
+
+def test_a_draft_may_show_a_logo_from_an_origin_it_adds(make_site, signed_in):
+    make_site(SITE)
+    owner = signed_in("owner")
+    form = FormReader("allowed_origins").values(
+        owner.get(f"{BASE}/settings").get_data(as_text=True)
+    )
+    form |= {
+        "allowed_origins": form["allowed_origins"] + "\nhttps://cdn.news.example",
+        "theme": json.dumps({"logo_url": "https://cdn.news.example/logo.png"}),
+        "settings": "1",
+    }
+    page = owner.post(f"{BASE}/preview", data=form)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert preview_config(text)["theme"]["logo_url"] == "https://cdn.news.example/logo.png"
+    frame_url = html.unescape(text.split('class="frame-desktop"', 1)[1].split('src="', 1)[1])
+    frame_url = frame_url.split('"', 1)[0]
+    assert "origin=https://cdn.news.example" in frame_url.replace("%3A", ":").replace("%2F", "/")
+    policy = owner.get(frame_url).headers["Content-Security-Policy"]
+    assert "http://localhost:8000 https://cdn.news.example;" in policy
+    # Nothing was saved; the frame alone names only the saved origins.
+    assert "https://cdn.news.example" not in get_site(SITE).allowed_origins
+    plain = owner.get(f"{BASE}/preview/frame").headers["Content-Security-Policy"]
+    assert "cdn.news.example" not in plain
+
+
+def test_the_frame_refuses_an_origin_a_save_would_refuse(make_site, signed_in):
+    make_site(SITE)
+    owner = signed_in("owner")
+    for bad in ("https://evil.example/path", "javascript:alert(1)", "https://a b.example", "*"):
+        answer = owner.get(f"{BASE}/preview/frame", query_string={"origin": bad})
+        assert answer.status_code == 422, bad
+        assert "Not an origin the settings would accept" in answer.get_data(as_text=True)
+    many = [f"https://s{n}.news.example" for n in range(51)]
+    assert owner.get(f"{BASE}/preview/frame", query_string={"origin": many}).status_code == 422

@@ -24,7 +24,7 @@ from ...documents.service import current_documents, get_version, list_versions
 from ...documents.views import base_url
 from ...errors import DomainError, NotFound, Unprocessable
 from ...sites.models import Site
-from ...sites.schemas import SiteSchema, SiteSettingsSchema
+from ...sites.schemas import SiteSchema, SiteSettingsSchema, normalise_origin
 from ...sites.service import draft_site, get_site
 from ...timeutil import utcnow
 from .base import bp, page
@@ -140,9 +140,14 @@ def render_preview(site_id: str, draft: Draft, shown: Site):
             documents["banner"] = draft.banner
         config = build_banner_config(shown, locale, base_url(), now, None, documents)
     theme = shown.theme or {}
+    # Origins the draft adds: the frame may show a draft logo from them too.
+    drafted_origins = [
+        origin for origin in shown.allowed_origins if origin not in site.allowed_origins
+    ]
     return render_template(
         "console/preview.html",
         site=site_id,
+        drafted_origins=drafted_origins,
         locale=locale,
         locales=preview_locales(site, versions),
         versions=versions,
@@ -181,5 +186,22 @@ def preview_frame(site: str):
     html = render_template(
         "console/preview_frame.html", site=site, locale=preview_locale(row), name=row.name
     )
-    origins = "".join(f" {origin}" for origin in row.allowed_origins)
+    origins = "".join(f" {origin}" for origin in [*row.allowed_origins, *drafted_origins()])
     return html, 200, {"Content-Security-Policy": FRAME_CSP.format(origins=origins)}
+
+
+MAX_DRAFTED_ORIGINS = 50
+
+
+def drafted_origins() -> list[str]:
+    """The origins a settings draft adds (``?origin=``, from the preview page), checked as a
+    save checks them: the frame's images may come from them too (a draft logo), nothing else."""
+    values = request.args.getlist("origin")
+    if len(values) > MAX_DRAFTED_ORIGINS:
+        raise Unprocessable(f"A draft previews at most {MAX_DRAFTED_ORIGINS} new origins.")
+    try:
+        return [normalise_origin(value) for value in values]
+    except ValidationError as error:
+        raise Unprocessable(
+            f"Not an origin the settings would accept: {error.messages[0]}"
+        ) from error
