@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 WRITE_SCOPE = "consents:write"
 
 
-class SubjectTokenRequired(Forbidden):
-    code = "subject_token_required"
+class SubjectTokenRequired(Forbidden, code="subject_token_required"): ...
 
 
 def check_server_caller(site_id: str, authorization: str | None) -> None:

@@ -38,9 +38,7 @@ class RateLimitState:
 NOT_LIMITED = RateLimitState(True)
 
 
-class RateLimited(DomainError):
-    status = 429
-    code = "rate_limited"
+class RateLimited(DomainError, status=429, code="rate_limited"): ...
 
 
 @lru_cache(maxsize=16)

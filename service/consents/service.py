@@ -72,9 +72,7 @@ DENORMALISED = (
 )
 
 
-class DocumentsOutdated(DomainError):
-    status = 409
-    code = "documents_outdated"
+class DocumentsOutdated(DomainError, status=409, code="documents_outdated"): ...
 
 
 # Fields of a request that are not the event: a retry may carry them or not.
