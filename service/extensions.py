@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, registry
 
 from .errors import ErrorSchema, handle_http_exception
 from .inputs import StrictFlaskParser
+from .ratestorage import SweptMemoryStorage  # noqa: F401  (registers memory://)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -56,5 +57,6 @@ class Blueprint(flask_smorest.Blueprint):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = ConsentryApi()
-# Rate limits count per site, not per address: the key function is set on each limit.
+# Rate limits count per site, not per address: the key function is set on each limit. Its
+# in-process storage (memory://) is SweptMemoryStorage, registered by its import above.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
