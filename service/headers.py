@@ -32,14 +32,17 @@ ALWAYS = (
 
 
 def secure_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``headers`` with the security headers added (the view's own choices kept)."""
-    result, names = [], set()
+    """``headers`` with the security headers added (the view's own choices kept). One pass: it
+    runs on every answer, the banner's fast path included."""
+    result, names, html = [], set(), False
     for name, value in headers:
         lower = name.lower()
         if lower == "date":
             continue
         if lower == "content-security-policy" and "frame-ancestors" not in value:
             value = f"{value}; frame-ancestors 'none'"
+        elif lower == "content-type":
+            html = value.startswith("text/html")
         names.add(lower)
         result.append((name, value))
     for name, value in ALWAYS:
@@ -48,7 +51,6 @@ def secure_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if "cache-control" not in names:
         result.append(("Cache-Control", "no-store"))
     if "content-security-policy" not in names:
-        html = any(n.lower() == "content-type" and v.startswith("text/html") for n, v in headers)
         result.append(("Content-Security-Policy", HTML_POLICY if html else DATA_POLICY))
     return result
 
