@@ -186,14 +186,14 @@ def preview_frame(site: str):
     html = render_template(
         "console/preview_frame.html", site=site, locale=preview_locale(row), name=row.name
     )
-    origins = "".join(f" {origin}" for origin in [*row.allowed_origins, *drafted_origins()])
+    origins = "".join(f" {origin}" for origin in [*row.allowed_origins, *origins_from_draft()])
     return html, 200, {"Content-Security-Policy": FRAME_CSP.format(origins=origins)}
 
 
-MAX_DRAFTED_ORIGINS = 50
+MAX_DRAFTED_ORIGINS = 100  # as many as a site may have
 
 
-def drafted_origins() -> list[str]:
+def origins_from_draft() -> list[str]:
     """The origins a settings draft adds (``?origin=``, from the preview page), checked as a
     save checks them: the frame's images may come from them too (a draft logo), nothing else."""
     values = request.args.getlist("origin")
