@@ -331,6 +331,8 @@ class LedgerTransaction:
         steps += [(statements.insert_records, record) for record in records]
         steps += [(statements.insert_checkpoints, checkpoint) for checkpoint in checkpoints]
         if checkpoints:
+            if self.checkpointed_through is None:
+                raise RuntimeError("A write that cuts a checkpoint needs the head's lock first.")
             covered = {"after": self.checkpointed_through, "through": head.last_checkpoint_size}
             steps.append((statements.merge_version_spans, {"site_id": head.site_id, **covered}))
         steps += [(statements.save_head, head_values), ("COMMIT", None)]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
 from flask_migrate import downgrade, upgrade
 
 from service.consents.bulk import bulk_append
 from service.consents.models import LedgerHead, VersionSpan
-from service.consents.service import cut_checkpoint
+from service.consents.service import accumulator, add_checkpoint, cut_checkpoint
+from service.consents.writer import ledger_writer
 from service.extensions import db
 from service.timeutil import utcnow
 from tests.helpers.audit import BASE, SITE
@@ -143,3 +145,16 @@ def test_the_migration_fills_the_spans_of_an_existing_ledger(app, make_site):
     downgrade(revision="0015")
     upgrade()
     assert spans_in_table() == before == expected_spans(named, covered())
+
+
+def test_a_checkpoint_written_without_the_heads_lock_is_refused(make_site):
+    """The spans merge from the checkpoint the lock read: no lock, no merge (and no write)."""
+    make_site(SITE)
+    bulk_append(SITE, [imported(0, {"privacy": 1}, utcnow())])
+    with ledger_writer().transaction() as ledger:
+        head = ledger.lock(SITE).head
+    with ledger_writer().transaction() as ledger:
+        checkpoint = add_checkpoint(head, accumulator(head), utcnow())
+        with pytest.raises(RuntimeError, match="lock first"):
+            ledger.write(head, [], [checkpoint])
+    assert covered() == 0 and spans_in_table() == {}
