@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.helpers.browser import LISTENER
+
 from .conftest import Hosts, LiveService, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -382,15 +384,6 @@ def test_keyboard_only(page, live):
     assert (entry["action"], entry["method"]) == ("custom", "preferences")
 
 
-CSP_LISTENER = """
-window.violations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-document.addEventListener('consentry:error', function (e) {
-  window.widgetErrors = (window.widgetErrors || []).concat([JSON.stringify(e.detail)]);
-});
-"""
 GATED = "window.gatedRuns = (window.gatedRuns || 0) + 1;"
 
 
@@ -406,7 +399,7 @@ def host_page(service_url: str, title: str) -> str:
 
 def test_strict_csp_page_has_zero_violations(page, live, hosts: Hosts):
     site = hosts.allowed
-    site.add("/listener.js", CSP_LISTENER, "text/javascript")
+    site.add("/listener.js", LISTENER, "text/javascript")
     site.add("/gated.js", GATED, "text/javascript")
     csp = (
         f"script-src 'self' {live.url}; style-src 'self'; object-src 'none'; report-uri /csp-report"
@@ -435,7 +428,7 @@ def test_strict_csp_page_has_zero_violations(page, live, hosts: Hosts):
 
 def test_page_on_an_origin_not_allowed_is_refused(page, live, hosts: Hosts):
     site = hosts.foreign
-    site.add("/listener.js", CSP_LISTENER, "text/javascript")
+    site.add("/listener.js", LISTENER, "text/javascript")
     site.add("/gated.js", GATED, "text/javascript")
     url = site.add("/foreign.html", host_page(live.url, "Foreign"))
     page.goto(url)
@@ -500,7 +493,7 @@ def test_arabic_page_gets_a_right_to_left_banner_in_arabic(page, live, hosts: Ho
     html = host_page(live.url, "RTL").replace('lang="en"', 'lang="ar" dir="rtl"')
     html = html.replace('data-site="news-example"', 'data-site="rtl-example"')
     hosts.allowed.add("/gated.js", GATED, "text/javascript")
-    hosts.allowed.add("/listener.js", CSP_LISTENER, "text/javascript")
+    hosts.allowed.add("/listener.js", LISTENER, "text/javascript")
     page.goto(hosts.allowed.add("/rtl.html", html))
     dialog = page.get_by_role("dialog", name="نحن نحترم خصوصيتك")
     expect(dialog).to_be_visible()
