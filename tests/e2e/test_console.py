@@ -5,6 +5,7 @@ each role seeing only what it may, another site's objects answering 404, and scr
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import uuid
 from pathlib import Path
@@ -255,6 +256,37 @@ def frame_axe_violations(frame) -> list:
         """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
             .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))"""
     )
+
+
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="24">'
+    '<rect width="40" height="24" fill="#8a2c00"/></svg>'
+)
+
+
+def test_a_draft_logo_from_an_origin_the_draft_adds_shows_in_the_preview(
+    owner, live, hosts, artifacts
+):
+    """The frame's image policy names the origins a draft adds (not saved yet), and no more."""
+    page = owner
+    logo = hosts.foreign.add("/logo.svg", LOGO, "image/svg+xml")
+    page.goto(f"{live.url}{BASE}/settings")
+    origins = page.locator("#f-allowed_origins")
+    origins.fill(origins.input_value() + "\n" + hosts.foreign.url)
+    page.locator("#f-theme").fill(json.dumps({"logo_url": logo, "position": "box"}))
+    page.get_by_role("button", name="Preview the banner with these settings").click()
+    expect(page.locator("#preview-shows")).to_contain_text("unsaved settings")
+    for title in ("desktop width", "375 pixels"):
+        image = page.frame_locator(f"iframe[title*='{title}']").locator("#consentry img")
+        expect(image).to_have_attribute("src", logo)
+        expect(image).to_have_js_property("naturalWidth", 40)  # loaded: the policy let it in
+    for frame in [frame for frame in page.frames if frame != page.main_frame]:
+        assert frame.evaluate("window.__csp") == [], frame.url
+    page.locator("iframe.frame-mobile").screenshot(path=str(artifacts / "preview-logo-375.png"))
+    with live.app.app_context():
+        from service.sites.service import get_site
+
+        assert hosts.foreign.url not in get_site(SITE).allowed_origins  # nothing saved
 
 
 def test_banner_preview_of_a_draft_banner_text_and_unsaved_settings(owner, live, artifacts):

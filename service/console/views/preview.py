@@ -179,17 +179,6 @@ def preview_draft(site: str):
     return render_preview(site, draft, shown)
 
 
-@bp.route("/sites/<site>/preview/frame")
-@page("documents:publish", "sites:admin")
-def preview_frame(site: str):
-    row = get_site(site)
-    html = render_template(
-        "console/preview_frame.html", site=site, locale=preview_locale(row), name=row.name
-    )
-    origins = "".join(f" {origin}" for origin in [*row.allowed_origins, *origins_from_draft()])
-    return html, 200, {"Content-Security-Policy": FRAME_CSP.format(origins=origins)}
-
-
 MAX_DRAFTED_ORIGINS = 100  # as many as a site may have
 
 
@@ -205,3 +194,14 @@ def origins_from_draft() -> list[str]:
         raise Unprocessable(
             f"Not an origin the settings would accept: {error.messages[0]}"
         ) from error
+
+
+@bp.route("/sites/<site>/preview/frame")
+@page("documents:publish", "sites:admin")
+def preview_frame(site: str):
+    row = get_site(site)
+    html = render_template(
+        "console/preview_frame.html", site=site, locale=preview_locale(row), name=row.name
+    )
+    origins = "".join(f" {origin}" for origin in [*row.allowed_origins, *origins_from_draft()])
+    return html, 200, {"Content-Security-Policy": FRAME_CSP.format(origins=origins)}
