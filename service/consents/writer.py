@@ -36,6 +36,7 @@ from sqlalchemy import UniqueConstraint, bindparam, exists, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql.elements import TextClause
 
 from ..database import (
     LOST_PREPARED,
@@ -107,7 +108,7 @@ SUBJECT_PROBE = select(
 )
 
 
-def merge_version_spans(dialect: Dialect) -> Any:
+def merge_version_spans(dialect: Dialect) -> TextClause:
     """Widen the site's :class:`.models.VersionSpan` rows by the entries ``(after, through]``:
     run when an append cuts a checkpoint, over the entries since the one before (at most
     ``CHECKPOINT_EVERY``, read through the seq index), so it costs the appends nothing between
