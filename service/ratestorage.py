@@ -2,7 +2,7 @@
 
 limits' ``MemoryStorage`` drops the counters of ended windows from a timer thread that it starts
 anew, 10 ms after the last, on every ``incr`` that finds it ended: a thread started every few
-requests per worker, which cost a consent POST some 10% of its throughput (docs/performance.md).
+requests per worker, a large share of a consent POST's cost (docs/performance.md).
 This storage drops an ended window when its key is next counted (as ``MemoryStorage`` does
 already) and sweeps the counters of keys not seen again at most once a ``SWEEP_SECONDS``.
 Registered under ``memory``, so the configured URI stays the one limits documents.
