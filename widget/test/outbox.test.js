@@ -186,6 +186,31 @@ describe('outbox', () => {
     expect(w.outbox.pending()).toHaveLength(1);
   });
 
+  it('beacons only the first event of a subject without a token: its answer brings the token', async () => {
+    const w = harness({ answers: [netError()] });
+    await w.outbox.enqueue(event('e1'), URL);
+    await w.outbox.enqueue(event('e2'), URL);
+    await w.outbox.enqueue(event('e3', { subject: 'other' }), URL);
+    // e2 and e3 wait behind e1; a beacon of e2 could overtake e1 and get e1 refused.
+    expect(w.outbox.flushBeacon()).toBe(2);
+    const beacons = w.sent.filter((s) => s.beacon).map((s) => JSON.parse(s.body).client_event_id);
+    expect(beacons).toEqual(['e1', 'e3']);
+    expect(w.outbox.pending()).toHaveLength(3);
+  });
+
+  it('beacons every event of a subject whose token it has', async () => {
+    const w = harness({ answers: [receipt('e1', { subject_token: 'tok-s' }), netError()] });
+    await w.outbox.enqueue(event('e1'), URL);
+    await w.outbox.enqueue(event('e2'), URL);
+    await w.outbox.enqueue(event('e3'), URL);
+    expect(w.outbox.flushBeacon()).toBe(2);
+    const beacons = w.sent.filter((s) => s.beacon).map((s) => JSON.parse(s.body));
+    expect(beacons.map((b) => [b.client_event_id, b.subject_token])).toEqual([
+      ['e2', 'tok-s'],
+      ['e3', 'tok-s'],
+    ]);
+  });
+
   it('starts empty over corrupt storage and repairs it', async () => {
     for (const bad of ['{nope', '{"a":1}', '[1,null,{"id":"x"},{"id":"y","url":"u","body":"{bad","n":0}]']) {
       const storage = createMemoryStore({ [KEY]: bad });

@@ -189,12 +189,24 @@ export function createOutbox({
     return flush();
   }
 
-  /** Hand every pending entry to the beacon; entries stay until a receipt arrives. */
+  /**
+   * Hand the pending entries to the beacon; entries stay until a receipt arrives. Of a subject
+   * without a token, only the first goes: its answer brings the token, which the later ones
+   * need. Sent now, they would be refused, or overtake the first (beacons arrive in any order),
+   * be recorded ahead of it and get the first refused for want of the token.
+   */
   function flushBeacon() {
     stampAll();
-    const list = load();
-    if (beacon) for (const e of list) beacon(e.url, e.body);
-    return list.length;
+    const waiting = new Set(); // subjects whose first event is going out without a token
+    const sendable = load().filter((e) => {
+      const { subject, subject_token } = JSON.parse(e.body);
+      if (subject_token) return true;
+      if (waiting.has(subject)) return false;
+      waiting.add(subject);
+      return true;
+    });
+    if (beacon) for (const e of sendable) beacon(e.url, e.body);
+    return sendable.length;
   }
 
   /** The pending events, oldest first. */
