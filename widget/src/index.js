@@ -72,7 +72,7 @@ function start(script, carried) {
   setTimeout(() => pendingEntries(store).length && deliver(), 99);
   // The page going away (tab closed, navigation, app switch) hides it first: visibilitychange
   // is the one event browsers fire reliably then. A string body goes as text/plain.
-  D.addEventListener('visibilitychange', () => D.visibilityState === 'hidden' && beaconAll(store, (url, body) => N.sendBeacon?.(url, body)));
+  D.addEventListener('visibilitychange', () => D.hidden && beaconAll(store, (url, body) => N.sendBeacon?.(url, body)));
 
   function use(config) {
     S.config_ = config;

@@ -186,15 +186,15 @@ describe('outbox', () => {
     expect(w.outbox.pending()).toHaveLength(1);
   });
 
-  it('beacons only the first event of a subject without a token: its answer brings the token', async () => {
+  it('beacons only the first event without a token: its answer brings the token', async () => {
     const w = harness({ answers: [netError()] });
     await w.outbox.enqueue(event('e1'), URL);
     await w.outbox.enqueue(event('e2'), URL);
     await w.outbox.enqueue(event('e3', { subject: 'other' }), URL);
     // e2 and e3 wait behind e1; a beacon of e2 could overtake e1 and get e1 refused.
-    expect(w.outbox.flushBeacon()).toBe(2);
+    expect(w.outbox.flushBeacon()).toBe(1);
     const beacons = w.sent.filter((s) => s.beacon).map((s) => JSON.parse(s.body).client_event_id);
-    expect(beacons).toEqual(['e1', 'e3']);
+    expect(beacons).toEqual(['e1']);
     expect(w.outbox.pending()).toHaveLength(3);
   });
 

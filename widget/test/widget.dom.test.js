@@ -106,4 +106,25 @@ describe('widget in a DOM', () => {
     expect(changes).toEqual(['withdraw']);
     expect(shadow().querySelector('.b')).not.toBeNull();
   });
+
+  it('hands what is pending to sendBeacon when the page is hidden', async () => {
+    const beacons = [];
+    navigator.sendBeacon = (url, body) => beacons.push([String(url), JSON.parse(body)]) > 0;
+    const fetchBefore = globalThis.fetch;
+    globalThis.fetch = vi.fn((url, init) =>
+      String(url).includes('/consents') ? Promise.reject(new TypeError('offline')) : fetchBefore(url, init),
+    );
+    try {
+      await window.Consentry.rejectAll();
+      await new Promise((r) => setTimeout(r, 20));
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+      expect(beacons).toHaveLength(1);
+      expect(beacons[0][0]).toBe('https://consent.example.com/api/v1/sites/news-example/consents');
+      expect(beacons[0][1]).toMatchObject({ action: 'reject_all', method: 'api', subject_token: 'tok' });
+    } finally {
+      globalThis.fetch = fetchBefore;
+      delete document.hidden;
+    }
+  });
 });

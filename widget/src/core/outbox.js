@@ -14,6 +14,7 @@
 // (ms), r: 1 once moved to a new subject}. Identity, under `idKey`: {tokens: {subject: token},
 // map: {old subject: its new subject}}.
 import { newSubject as makeSubject } from './ids.js';
+import { beaconAll, pendingEntries } from './pending.js';
 
 // Retry delay: 1 s, 2 s, 4 s ... times a jitter factor in [0.5, 1.5), at most 60 s.
 export const BASE_DELAY = 1000;
@@ -54,14 +55,7 @@ export function createOutbox({
 }) {
   let rounds = Promise.resolve(); // one round at a time: events leave in order
 
-  function load() {
-    try {
-      const list = JSON.parse(storage.get(key) || '[]');
-      return Array.isArray(list) ? list.filter(validEntry) : [];
-    } catch {
-      return []; // corrupt: the next save overwrites it
-    }
-  }
+  const load = () => pendingEntries(storage, key).filter(validEntry);
 
   const save = (list) => storage.set(key, JSON.stringify(list));
 
@@ -189,24 +183,17 @@ export function createOutbox({
     return flush();
   }
 
-  /**
-   * Hand the pending entries to the beacon; entries stay until a receipt arrives. Of a subject
-   * without a token, only the first goes: its answer brings the token, which the later ones
-   * need. Sent now, they would be refused, or overtake the first (beacons arrive in any order),
-   * be recorded ahead of it and get the first refused for want of the token.
-   */
+  /** Hand the pending entries to the beacon (`beaconAll`); returns how many went. */
   function flushBeacon() {
+    let sent = 0;
     stampAll();
-    const waiting = new Set(); // subjects whose first event is going out without a token
-    const sendable = load().filter((e) => {
-      const { subject, subject_token } = JSON.parse(e.body);
-      if (subject_token) return true;
-      if (waiting.has(subject)) return false;
-      waiting.add(subject);
-      return true;
-    });
-    if (beacon) for (const e of sendable) beacon(e.url, e.body);
-    return sendable.length;
+    if (beacon) {
+      beaconAll(storage, (url, body) => {
+        sent += 1;
+        beacon(url, body);
+      }, key);
+    }
+    return sent;
   }
 
   /** The pending events, oldest first. */
