@@ -213,3 +213,57 @@ def test_two_first_consents_of_one_new_subject_in_one_group_record_one():
     # A subject the locking read found with records is refused at once.
     found = LockedHead(head, 1, {}, frozenset({"a"}))
     assert sort_group([pending("a", "s_new")], found)[0].reason == UNPROVEN
+
+
+def test_two_first_consents_of_one_new_subject_in_two_transactions_record_one(
+    app, site, monkeypatch
+):
+    """Across groups the head's lock orders them: the second, blocked on the lock while the first
+    appends, must see the first's entry once it gets the lock. (On PostgreSQL that is why the
+    probe is a statement after the locking read: a probe inside it would read the snapshot taken
+    before the wait, and both would pass.)"""
+    import json
+    import threading
+
+    from service.consents import service
+    from service.consents.recording import check_consent
+    from service.consents.service import UNPROVEN, Appended, PendingAppend
+
+    # The head exists: the two wait on its row lock (a first append waits on the head's insert).
+    assert post(site, event(subject="s_before_0001"), Origin=ORIGIN).status_code == 201
+    headers = {"Origin": ORIGIN}
+    with app.app_context():
+        bodies = [json.dumps(event(subject="s_raced_0001")).encode() for _ in range(2)]
+        prepared = [check_consent("news-example", body, headers) for body in bodies]
+    first_locked = threading.Event()
+    chain_entries = service.chain_entries
+
+    def slow_first(head, items):
+        """The first append holds the head's lock a while before it writes."""
+        if threading.current_thread().name == "first":
+            first_locked.set()
+            time.sleep(0.5)
+        return chain_entries(head, items)
+
+    monkeypatch.setattr(service, "chain_entries", slow_first)
+    results = {}
+
+    def append(name: str, one) -> None:
+        if name == "second":
+            assert first_locked.wait(10)
+        with app.app_context():
+            pending = PendingAppend(one.site, one.event["documents"], one.item, True)
+            results[name] = service.append_group([pending])[0]
+
+    threads = [
+        threading.Thread(target=append, args=(name, one), name=name)
+        for name, one in zip(("first", "second"), prepared, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert isinstance(results["first"], Appended)
+    assert results["second"].reason == UNPROVEN, results["second"]
+    with app.app_context():
+        assert count("s_raced_0001") == 1
