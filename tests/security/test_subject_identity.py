@@ -5,6 +5,8 @@ in that visitor's name (a POST without ``Origin`` was accepted and answered with
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 
 import pytest
@@ -222,9 +224,6 @@ def test_two_first_consents_of_one_new_subject_in_two_transactions_record_one(
     appends, must see the first's entry once it gets the lock. (On PostgreSQL that is why the
     probe is a statement after the locking read: a probe inside it would read the snapshot taken
     before the wait, and both would pass.)"""
-    import json
-    import threading
-
     from service.consents import service
     from service.consents.recording import check_consent
     from service.consents.service import UNPROVEN, Appended, PendingAppend

@@ -6,10 +6,10 @@ Create Date: 2026-12-05 01:30:00
 
 A search by document version walked the whole period the version was in force (half the ledger
 for a version in force half the time; docs/performance.md) and missed imported records outside
-that period. The ledger writer now widens a version's span when
-it cuts a checkpoint; this fills the spans of what the checkpoints cover today, in one pass over
-the ledger (a GROUP BY over every record). Written out here (not imported from the writer) so the
-migration stays what it was when it ran.
+that period. The ledger writer now widens a version's span when it cuts a checkpoint; this fills
+the spans of what the checkpoints cover today, in one pass over the ledger (a GROUP BY over every
+record). Written out here (not imported from the writer) so the migration stays what it was when
+it ran.
 """
 import sqlalchemy as sa
 from alembic import op

@@ -858,7 +858,6 @@ function erasuresFrom(data, last, report) {
 }
 
 async function verifyErasure(statement, lookup) {
-  if (statement.signature === null) return false;
   const fields = {
     typ: ERASURE_TYPE,
     site: statement.site,
